@@ -1,0 +1,71 @@
+/** Command-line parsing on node:util parseArgs, with errors as one UsageError line. */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { UsageError, dataDirPath, type Mode } from '../runtime/index.js';
+
+export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
+export type ParsedValues = Record<string, string | boolean | undefined>;
+
+export interface Parsed {
+  values: ParsedValues;
+  positionals: string[];
+}
+
+/** Options every command takes. */
+export const COMMON_OPTIONS: OptionSpec = {
+  data: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+export function parse(command: string, argv: string[], options: OptionSpec): Parsed {
+  try {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      options: { ...COMMON_OPTIONS, ...options },
+      allowPositionals: true,
+      strict: true,
+    });
+    return { values: values as ParsedValues, positionals };
+  } catch (err) {
+    throw new UsageError(`${command}: ${usageMessage(err)} (see 'nymote ${command} --help')`);
+  }
+}
+
+function usageMessage(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  const option = /'(-[^']*)'/.exec(e.message)?.[1];
+  switch (e.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `unknown option ${option ?? ''}`.trim();
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      return option === undefined ? 'option needs a value' : `option ${option.split(' ')[0]} needs a value`;
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return 'unexpected argument';
+    default:
+      return e.message.split('\n')[0] ?? 'bad arguments';
+  }
+}
+
+export function stringOption(values: ParsedValues, name: string): string | undefined {
+  const value = values[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+export function modeOption(values: ParsedValues): Mode {
+  const mode = stringOption(values, 'mode') ?? process.env.NYMOTE_MODE ?? 'host';
+  if (mode !== 'host' && mode !== 'device') throw new UsageError(`invalid mode '${mode}': expected host or device`);
+  return mode;
+}
+
+export function dataOption(values: ParsedValues): string {
+  return dataDirPath(stringOption(values, 'data'), modeOption(values));
+}
+
+export function expectPositionals(command: string, positionals: string[], names: string[]): string[] {
+  if (positionals.length < names.length) {
+    throw new UsageError(`${command}: missing ${names.slice(positionals.length).join(' ')}`);
+  }
+  if (positionals.length > names.length) {
+    throw new UsageError(`${command}: unexpected argument '${positionals[names.length]}'`);
+  }
+  return positionals;
+}

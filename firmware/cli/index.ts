@@ -1,0 +1,83 @@
+/**
+ * The `nymote` command line: one table of commands, each with its options and usage.
+ * Errors are one line on stderr; usage errors exit 2, others 1.
+ */
+import { attachConsole } from '../console/index.js';
+import { sha1 } from '../native.js';
+import { UsageError, dataDirLayout } from '../runtime/index.js';
+import { VERSION } from '../version.js';
+import { dataOption, expectPositionals, parse, type OptionSpec, type Parsed } from './args.js';
+import { RUN_OPTIONS, runCommand, runUsage } from './run.js';
+import { USER_OPTIONS, USER_USAGE, userCommand } from './user.js';
+
+interface CliCommand {
+  summary: string;
+  usage: () => string;
+  options: OptionSpec;
+  run(parsed: Parsed): Promise<number>;
+}
+
+const COMMANDS: Record<string, CliCommand> = {
+  run: {
+    summary: 'run the firmware (host mode: services on 127.0.0.1)',
+    usage: runUsage,
+    options: RUN_OPTIONS,
+    run: runCommand,
+  },
+  user: {
+    summary: 'add, list, change or remove users',
+    usage: () => USER_USAGE,
+    options: USER_OPTIONS,
+    run: userCommand,
+  },
+  console: {
+    summary: 'attach to the console of a running instance',
+    usage: () => 'usage: nymote console [--data DIR]',
+    options: {},
+    run: async ({ values, positionals }) => {
+      expectPositionals('console', positionals, []);
+      await attachConsole(dataDirLayout(dataOption(values)).consoleSocket);
+      return 0;
+    },
+  },
+  version: {
+    summary: 'print the version',
+    usage: () => 'usage: nymote version',
+    options: {},
+    run: async ({ positionals }) => {
+      expectPositionals('version', positionals, []);
+      process.stdout.write(`nymote ${VERSION} (node ${process.version}, ${process.arch}, sha1 ${sha1.implementation})\n`);
+      return 0;
+    },
+  },
+};
+
+function mainUsage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
+  return [
+    'usage: nymote COMMAND [--data DIR] [options]',
+    '',
+    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
+    '',
+    "Every command takes --data DIR (env NYMOTE_DATA) and --help. 'nymote COMMAND --help' for more.",
+  ].join('\n');
+}
+
+/** Runs the CLI; returns the exit status (errors are thrown, and printed by main.ts). */
+export async function cli(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    // Asked for help: stdout, success. No command at all: a usage error.
+    (name === undefined ? process.stderr : process.stdout).write(mainUsage() + '\n');
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version') return COMMANDS.version!.run({ values: {}, positionals: [] });
+  const command = COMMANDS[name];
+  if (command === undefined) throw new UsageError(`unknown command '${name}' (see 'nymote --help')`);
+  const parsed = parse(name, rest, command.options);
+  if (parsed.values.help === true) {
+    process.stdout.write(command.usage() + '\n');
+    return 0;
+  }
+  return command.run(parsed);
+}

@@ -1,0 +1,57 @@
+/**
+ * The whole firmware in one process: builds the runtime from a RunConfig, registers every
+ * service in start order, and starts them. Parts that arrive later (store, git, mail, DAV,
+ * Signpost, Jitsu, OTA) are registered here.
+ */
+import { Shell, ConsoleSocketService, addRuntimeCommands, startSession } from './console/index.js';
+import { HttpService, mountStatusRoutes } from './http/index.js';
+import { sha1 } from './native.js';
+import { LogSink, Runtime, type RunConfig } from './runtime/index.js';
+
+export interface System {
+  readonly runtime: Runtime;
+  readonly shell: Shell;
+  /** Resolves when a console asked to stop (quit on the terminal). */
+  readonly stopRequested: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startSystem(config: RunConfig, logSink: LogSink): Promise<System> {
+  const runtime = new Runtime(config, logSink);
+  const log = runtime.log;
+  log.info('starting', { version: runtime.version, mode: config.mode, data: config.data.root, sha1: sha1.implementation });
+
+  const shell = new Shell();
+  addRuntimeCommands(shell, runtime);
+
+  // The console socket goes first: it is also the lock that keeps a second instance off this data.
+  runtime.services.add(new ConsoleSocketService(config.data.consoleSocket, shell, log.child('console')));
+  const http = new HttpService(config.listen, config.ports.http, log.child('http'));
+  mountStatusRoutes(http.router, () => runtime.health());
+  runtime.services.add(http);
+
+  await runtime.services.startAll();
+
+  let requestStop!: () => void;
+  const stopRequested = new Promise<void>((resolve) => (requestStop = resolve));
+  const stdin = process.stdin;
+  const terminalConsole = config.console === 'stdio' || (config.console === 'auto' && stdin.isTTY === true);
+  if (terminalConsole) {
+    const session = startSession(shell, { input: stdin, output: process.stdout, terminal: stdin.isTTY === true });
+    // quit (or Ctrl-D) on the terminal console stops the firmware, like any foreground program.
+    void session.closed.then(() => requestStop());
+  }
+  log.info('ready', { http: `http://${config.listen}:${http.boundPort() ?? config.ports.http}/` });
+
+  return {
+    runtime,
+    shell,
+    stopRequested,
+    stop: async () => {
+      log.info('stopping');
+      await runtime.services.stopAll();
+      log.info('stopped');
+      logSink.close();
+    },
+  };
+}
