@@ -7,7 +7,7 @@ NODE_GYP := npx --no-install node-gyp
 # --nodedir: use the machine's Node headers; node-gyp must never try to download them.
 GYP_FLAGS := --nodedir=/usr
 
-.PHONY: all deps build typecheck bundle native cross run test test-unit test-cross fuzz bench clean
+.PHONY: all deps build typecheck bundle native cross cross-all run test test-tools test-cross fuzz bench clean
 
 all: build
 
@@ -20,8 +20,14 @@ node_modules/.installed: package-lock.json package.json
 typecheck: deps
 	npx --no-install tsc -p tsconfig.json
 
-native: deps
-	$(NODE_GYP) rebuild $(GYP_FLAGS) >build-native.log 2>&1 || { cat build-native.log; exit 1; }
+# Host addons → build/Release. Configure only when binding.gyp changed; `node-gyp build` is
+# incremental and, unlike `rebuild`, keeps the cross-built build/<arch>/ addons.
+build/Makefile: binding.gyp | deps
+	$(NODE_GYP) configure $(GYP_FLAGS) >build-native.log 2>&1 || { cat build-native.log; exit 1; }
+	@rm -f build-native.log
+
+native: deps build/Makefile
+	$(NODE_GYP) build $(GYP_FLAGS) >build-native.log 2>&1 || { cat build-native.log; exit 1; }
 	@rm -f build-native.log
 
 # The bundle: firmware/main.ts → dist/firmware/index.js (plus the host addons beside it).
@@ -33,15 +39,25 @@ build: typecheck bundle
 run: build
 	$(NODE) dist/firmware/index.js run --data ./var
 
+# Debian tools the tests drive: real clients (git, curl, python3), clang for the fuzz smoke test.
+TEST_TOOLS := git curl python3 clang libssl-dev libclang-rt-14-dev
+test-tools:
+	scripts/apt-deps.sh $(TEST_TOOLS)
+
 # Fast, representative suites; slow ones (long fuzzing, every board's boot) have their own targets.
-test: build
-	$(NODE) scripts/test-summary.mjs test/unit test/interop
+test: test-tools build cross-all
+	$(NODE) scripts/test-summary.mjs test/unit test/interop test/cross
 
 cross: deps
 	scripts/cross-build.sh $(ARCH)
 
-test-cross:
+# ARM addons, and Debian trixie's ARM nodejs to run them under qemu-user (fetched once into .cache/debian).
+cross-all: deps
+	scripts/apt-deps.sh qemu-user-static
 	scripts/cross-build.sh armhf && scripts/cross-build.sh arm64
+	rootfs/fetch-debs.sh armhf nodejs >/dev/null && rootfs/fetch-debs.sh arm64 nodejs >/dev/null
+
+test-cross: cross-all
 	$(NODE) scripts/test-summary.mjs test/cross
 
 fuzz:

@@ -1,0 +1,17 @@
+# Native addons (N-API only, so one build runs on every Node version with NAPI_VERSION 8).
+# Host: `npx node-gyp rebuild --nodedir=/usr` → build/Release/<target>.node.
+# Cross: scripts/cross-build.sh armhf|arm64 → build/<arch>/<target>.node.
+{
+  "target_defaults": {
+    "defines": ["NAPI_VERSION=8"],
+    "cflags": ["-std=c11", "-Wall", "-Wextra", "-fvisibility=hidden"],
+  },
+  "targets": [
+    {
+      "target_name": "sha1",
+      "sources": ["native/sha1/sha1.c", "native/sha1/sha1_core.c"],
+      # dlsym finds the SHA-1 of the OpenSSL inside the running Node; never link our own.
+      "libraries": ["-ldl"],
+    },
+  ],
+}

@@ -1,0 +1,128 @@
+/**
+ * The only door from the firmware to native code. Each addon has a JS twin with the same
+ * interface; the loader picks the addon and falls back to the twin, saying so once on stderr.
+ *
+ * Where addons are looked for, first hit wins:
+ *   $NYMOTE_NATIVE_DIR/<name>.node                  only this, when the variable is set
+ *   <this module's dir>/native/<platform>-<arch>/   beside the bundle (dist/firmware, device slots)
+ *   <repo>/build/Release/                           source tree under tsx, or a bundle in dist/
+ * NYMOTE_NATIVE=js forces the twins (no warning: it was asked for).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import type { Sha1Addon, Sha1Backend, Sha1Binding } from '../native/sha1/binding.js';
+import { sha1Twin } from '../native/sha1/twin.js';
+import { formatLine } from './runtime/log.js';
+
+export type GitObjectType = 'blob' | 'tree' | 'commit' | 'tag';
+
+export interface ObjectHasher {
+  update(chunk: Uint8Array): void;
+  /** The object id; throws a RangeError (ERR_SHA1_LENGTH_MISMATCH) unless exactly the declared length was given. */
+  digest(): Buffer;
+}
+
+export interface Sha1Engine {
+  readonly implementation: 'native' | 'js';
+  /** What computes the hashes: the Node's OpenSSL, the addon's portable C, or node:crypto. */
+  readonly backend: Sha1Backend;
+  /** Object ids of a batch, concatenated: 20 bytes each. One native call for the whole batch. */
+  hashObjects(type: GitObjectType | readonly GitObjectType[], contents: readonly Uint8Array[]): Buffer;
+  hashObject(type: GitObjectType, content: Uint8Array): Buffer;
+  /** For objects too large to hold in memory at once; `length` is the content length. */
+  createObjectHasher(type: GitObjectType, length: number): ObjectHasher;
+  /** Plain SHA-1 (pack trailers, index checksums). */
+  sha1(data: Uint8Array): Buffer;
+}
+
+export type AddonLoad<T> = { addon: T; file: string } | { addon: undefined; reason: string };
+
+export const SHA1_ADDON_FUNCTIONS = [
+  'hashObjects',
+  'createHasher',
+  'update',
+  'digest',
+  'sha1',
+  'backend',
+  'setBackend',
+] as const;
+
+const moduleDir = path.dirname(fileURLToPath(import.meta.url));
+
+// Loading one file twice would run the addon's init twice on one environment.
+const loadedAddons = new Map<string, object>();
+
+function addonCandidates(name: string): string[] {
+  const overrideDir = process.env.NYMOTE_NATIVE_DIR;
+  if (overrideDir !== undefined && overrideDir !== '') return [path.join(overrideDir, `${name}.node`)];
+  return [
+    path.join(moduleDir, 'native', `${process.platform}-${process.arch}`, `${name}.node`),
+    // firmware/native.ts in the source tree, or dist/firmware/index.js in a bundle.
+    path.join(moduleDir, '..', 'build', 'Release', `${name}.node`),
+    path.join(moduleDir, '..', '..', 'build', 'Release', `${name}.node`),
+  ];
+}
+
+/**
+ * Loads addon `name` by the rules above and checks that it exports `functions`. Firmware code
+ * uses the engines below; tests and benchmarks use this to reach addon-only extras.
+ */
+export function loadAddon<T extends object>(name: string, functions: readonly string[]): AddonLoad<T> {
+  if (process.env.NYMOTE_NATIVE === 'js') return { addon: undefined, reason: 'NYMOTE_NATIVE=js' };
+  const candidates = addonCandidates(name);
+  const file = candidates.find((candidate) => fs.existsSync(candidate));
+  if (file === undefined) return { addon: undefined, reason: `not found in ${candidates.join(', ')}` };
+  let exports = loadedAddons.get(file);
+  if (exports === undefined) {
+    const holder: { exports: object } = { exports: {} };
+    try {
+      // process.dlopen rather than require: no bundler rewrites it, and the path is ours.
+      process.dlopen(holder, file);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      return { addon: undefined, reason: `${file}: ${message.split('\n')[0]}` };
+    }
+    exports = holder.exports;
+    loadedAddons.set(file, exports);
+  }
+  const exported = exports as Record<string, unknown>;
+  const missing = functions.filter((fn) => typeof exported[fn] !== 'function');
+  if (missing.length > 0) return { addon: undefined, reason: `${file} lacks ${missing.join(', ')}` };
+  return { addon: exports as T, file };
+}
+
+function sha1EngineOn(binding: Sha1Binding, implementation: Sha1Engine['implementation']): Sha1Engine {
+  return Object.freeze({
+    implementation,
+    get backend() {
+      return binding.backend();
+    },
+    hashObjects: (type: GitObjectType | readonly GitObjectType[], contents: readonly Uint8Array[]) =>
+      binding.hashObjects(type, contents),
+    hashObject: (type: GitObjectType, content: Uint8Array) => binding.hashObjects(type, [content]),
+    createObjectHasher(type: GitObjectType, length: number): ObjectHasher {
+      const handle = binding.createHasher(type, length);
+      return {
+        update: (chunk) => binding.update(handle, chunk),
+        digest: () => binding.digest(handle),
+      };
+    },
+    sha1: (data: Uint8Array) => binding.sha1(data),
+  });
+}
+
+function pickSha1Engine(): Sha1Engine {
+  const load = loadAddon<Sha1Addon>('sha1', SHA1_ADDON_FUNCTIONS);
+  if (load.addon !== undefined) return sha1EngineOn(load.addon, 'native');
+  if (process.env.NYMOTE_NATIVE !== 'js') {
+    process.stderr.write(
+      formatLine('warn', 'native sha1 addon unavailable, using JS twin', { reason: load.reason }) + '\n',
+    );
+  }
+  return sha1EngineOn(sha1Twin, 'js');
+}
+
+/** Git object hashing for the whole firmware (the store, the git server, packs). */
+export const sha1: Sha1Engine = pickSha1Engine();
