@@ -16,9 +16,12 @@ export interface BenchCase {
   readonly implementation: string;
   /** Units of work one call of `run` does (e.g. objects hashed), so rates are per unit. */
   readonly unitsPerRun: number;
-  /** Called before warm-up and before each round, e.g. to switch a backend. */
-  readonly setup?: () => void;
+  /** Called (untimed) before warm-up and before each round, e.g. to switch a backend or refill inputs. */
+  readonly setup?: () => void | Promise<void>;
   readonly run: () => unknown;
+  /** Run exactly this many times per round instead of for a fixed time: for cases that use up
+   * inputs prepared by `setup` (a merge needs a fresh pair of branches). Warm-up runs once. */
+  readonly runsPerRound?: number;
 }
 
 export interface Bench {
@@ -84,6 +87,16 @@ async function runFor(run: () => unknown, ms: number): Promise<number> {
   return calls / (Number(now - start) / 1e9);
 }
 
+/** Calls `run` exactly `times` times; returns calls per second. */
+async function runTimes(run: () => unknown, times: number): Promise<number> {
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < times; i++) {
+    const result = run();
+    if (result instanceof Promise) await result;
+  }
+  return times / (Number(process.hrtime.bigint() - start) / 1e9);
+}
+
 /**
  * Median rates (units per second) of cases that compete on one workload. Rounds are
  * interleaved (A B C, A B C, …) so that load from elsewhere on the machine hits every
@@ -91,14 +104,17 @@ async function runFor(run: () => unknown, ms: number): Promise<number> {
  */
 export async function measureInterleaved(cases: readonly BenchCase[], options: MeasureOptions = DEFAULT_OPTIONS): Promise<number[]> {
   for (const benchCase of cases) {
-    benchCase.setup?.();
-    await runFor(benchCase.run, options.warmupMs);
+    await benchCase.setup?.();
+    if (benchCase.runsPerRound === undefined) await runFor(benchCase.run, options.warmupMs);
+    else await runTimes(benchCase.run, 1);
   }
   const rates: number[][] = cases.map(() => []);
   for (let round = 0; round < options.rounds; round++) {
     for (const [index, benchCase] of cases.entries()) {
-      benchCase.setup?.();
-      rates[index]!.push((await runFor(benchCase.run, options.roundMs)) * benchCase.unitsPerRun);
+      await benchCase.setup?.();
+      const callsPerSecond =
+        benchCase.runsPerRound === undefined ? await runFor(benchCase.run, options.roundMs) : await runTimes(benchCase.run, benchCase.runsPerRound);
+      rates[index]!.push(callsPerSecond * benchCase.unitsPerRun);
     }
   }
   return rates.map(median);

@@ -8,6 +8,7 @@ import { UsageError, dataDirLayout } from '../runtime/index.js';
 import { VERSION } from '../version.js';
 import { dataOption, expectPositionals, parse, type OptionSpec, type Parsed } from './args.js';
 import { RUN_OPTIONS, runCommand, runUsage } from './run.js';
+import { STORE_OPTIONS, STORE_USAGE, storeCommand } from './store.js';
 import { USER_OPTIONS, USER_USAGE, userCommand } from './user.js';
 
 interface CliCommand {
@@ -29,6 +30,12 @@ const COMMANDS: Record<string, CliCommand> = {
     usage: () => USER_USAGE,
     options: USER_OPTIONS,
     run: userCommand,
+  },
+  store: {
+    summary: 'get, set, remove, list and log values in a user\'s store',
+    usage: () => STORE_USAGE,
+    options: STORE_OPTIONS,
+    run: storeCommand,
   },
   console: {
     summary: 'attach to the console of a running instance',

@@ -1,6 +1,8 @@
 /** `nymote user add|list|passwd|remove`: the device's users and their passwords. */
+import path from 'node:path';
 import { UserDirectory } from '../accounts/index.js';
 import { UsageError, prepareDataDir } from '../runtime/index.js';
+import { Store } from '../store/index.js';
 import { dataOption, expectPositionals, type OptionSpec, type Parsed } from './args.js';
 import { readNewPassword } from './secret-input.js';
 
@@ -19,13 +21,16 @@ export const USER_USAGE = [
 
 export async function userCommand({ values, positionals }: Parsed): Promise<number> {
   const [action, ...rest] = positionals;
-  const users = () => new UserDirectory(prepareDataDir(dataOption(values)).secrets);
+  const data = () => prepareDataDir(dataOption(values));
+  const users = () => new UserDirectory(data().secrets);
   const fromStdin = values['password-stdin'] === true;
   switch (action) {
     case 'add': {
       const [name] = expectPositionals('user add', rest, ['NAME']) as [string];
       const directory = users();
       await directory.add(name, await readNewPassword(fromStdin));
+      // Every user has a versioned store from the start (store/<name>.git).
+      await Store.open(path.join(data().store, `${name}.git`)).close();
       process.stdout.write(`added user ${name}\n`);
       return 0;
     }
@@ -44,7 +49,8 @@ export async function userCommand({ values, positionals }: Parsed): Promise<numb
     case 'remove': {
       const [name] = expectPositionals('user remove', rest, ['NAME']) as [string];
       users().remove(name);
-      process.stdout.write(`removed user ${name}\n`);
+      // Their data is not destroyed by a mistyped command: the repository stays until deleted by hand.
+      process.stdout.write(`removed user ${name} (their store stays in ${path.join(data().store, `${name}.git`)})\n`);
       return 0;
     }
     case undefined:

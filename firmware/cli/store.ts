@@ -1,0 +1,103 @@
+/** `nymote store get|set|rm|ls|log`: scriptable access to a user's versioned store. */
+import path from 'node:path';
+import { UserDirectory } from '../accounts/index.js';
+import { NymoteError, UsageError, prepareDataDir } from '../runtime/index.js';
+import { MAX_VALUE_BYTES, Store } from '../store/index.js';
+import { dataOption, expectPositionals, stringOption, type OptionSpec, type Parsed } from './args.js';
+
+export const STORE_OPTIONS: OptionSpec = {
+  user: { type: 'string', short: 'u' },
+  branch: { type: 'string', short: 'b' },
+  limit: { type: 'string', short: 'n' },
+};
+
+export const STORE_USAGE = [
+  'usage: nymote store get PATH            print the value at PATH',
+  '       nymote store set PATH [VALUE]    set PATH to VALUE (or standard input); prints the commit',
+  '       nymote store rm PATH             remove PATH (a file or a directory)',
+  '       nymote store ls [PATH]           list a directory (directories end in /)',
+  '       nymote store log [PATH] [-n N]   commits that changed PATH, newest first',
+  '',
+  'Options: --user U (needed when there is more than one user), --branch B (default main), --data DIR.',
+].join('\n');
+
+/** The user whose store to use: --user, or the only user there is. */
+function pickUser(users: UserDirectory, requested: string | undefined): string {
+  const names = users.list().map((u) => u.name);
+  if (requested !== undefined) {
+    if (!names.includes(requested)) throw new NymoteError('ENOUSER', `no user '${requested}'`);
+    return requested;
+  }
+  if (names.length === 1) return names[0]!;
+  throw new UsageError(names.length === 0 ? "store: no users yet; add one with 'nymote user add NAME'" : 'store: several users; name one with --user');
+}
+
+export async function storeCommand({ values, positionals }: Parsed): Promise<number> {
+  const [action, ...rest] = positionals;
+  if (action === undefined) throw new UsageError('store: missing action (get, set, rm, ls, log)');
+  if (!['get', 'set', 'rm', 'ls', 'log'].includes(action)) throw new UsageError(`store: unknown action '${action}' (get, set, rm, ls, log)`);
+  const data = prepareDataDir(dataOption(values));
+  const user = pickUser(new UserDirectory(data.secrets), stringOption(values, 'user'));
+  const store = Store.open(path.join(data.store, `${user}.git`));
+  const branch = store.branch(stringOption(values, 'branch') ?? 'main');
+  try {
+    switch (action) {
+      case 'get': {
+        const [p] = expectPositionals('store get', rest, ['PATH']) as [string];
+        const value = branch.get(p);
+        if (value === undefined) throw new NymoteError('ENOTFOUND', `no value at ${p}`);
+        process.stdout.write(value);
+        return 0;
+      }
+      case 'set': {
+        if (rest.length === 0) throw new UsageError('store set: missing PATH');
+        const [p, value] = rest.length === 1 ? [rest[0]!, await readValueFromStdin()] : (expectPositionals('store set', rest, ['PATH', 'VALUE']) as [string, string]);
+        process.stdout.write(`${await branch.set(p, value)}\n`);
+        return 0;
+      }
+      case 'rm': {
+        const [p] = expectPositionals('store rm', rest, ['PATH']) as [string];
+        const before = branch.head();
+        const after = await branch.remove(p);
+        if (after === before) throw new NymoteError('ENOTFOUND', `nothing at ${p}`);
+        process.stdout.write(`${after}\n`);
+        return 0;
+      }
+      case 'ls': {
+        if (rest.length > 1) throw new UsageError(`store ls: unexpected argument '${rest[1]}'`);
+        for (const entry of branch.list(rest[0] ?? '')) process.stdout.write(`${entry.name}${entry.kind === 'dir' ? '/' : ''}\n`);
+        return 0;
+      }
+      default: {
+        if (rest.length > 1) throw new UsageError(`store log: unexpected argument '${rest[1]}'`);
+        const limitText = stringOption(values, 'limit');
+        const limit = limitText === undefined ? undefined : Number(limitText);
+        if (limit !== undefined && (!Number.isInteger(limit) || limit <= 0)) throw new UsageError(`store log: invalid limit '${limitText}'`);
+        for (const entry of branch.history(rest[0], limit === undefined ? {} : { limit })) {
+          const date = new Date(entry.author.timestamp * 1000).toISOString();
+          process.stdout.write(`${entry.commit.slice(0, 12)} ${date} ${entry.message.split('\n')[0]}\n`);
+        }
+        return 0;
+      }
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+async function readValueFromStdin(): Promise<Buffer> {
+  if (process.stdin.isTTY === true) throw new UsageError('store set: give VALUE or pipe it on standard input');
+  return Buffer.from(await readStdin());
+}
+
+/** All of standard input (values may be binary), bounded by the store's value limit. */
+async function readStdin(): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of process.stdin) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_VALUE_BYTES) throw new NymoteError('ETOOBIG', `value on stdin is larger than ${MAX_VALUE_BYTES} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}

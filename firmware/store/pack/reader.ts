@@ -1,0 +1,353 @@
+/**
+ * Reads objects out of a packfile through its v2 index. The index stays in memory; pack
+ * bytes are read at offsets on a kept descriptor. Each entry's compressed extent is known
+ * from the sorted offsets, so inflation is bounded both ways, and every object returned is
+ * hashed against the id asked for: a damaged pack yields ECORRUPT, never wrong data.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+
+import { StoreError, corrupt } from '../errors.js';
+import { hashObject, isObjectId, type ObjectId, type ObjectType, type RawObject } from '../objects.js';
+import { DeltaBaseCache, DEFAULT_DELTA_BASE_CACHE_BYTES } from './cache.js';
+import { applyDelta, parseDeltaHeader } from './delta.js';
+import {
+  MAX_ENTRY_HEADER_BYTES,
+  OFS_DELTA,
+  PACK_TYPE_CODES,
+  PACK_HEADER_BYTES,
+  PACK_TRAILER_BYTES,
+  REF_DELTA,
+  compressedBound,
+  inflateExact,
+  objectTypeOfCode,
+  parseEntryHeader,
+  parsePackHeader,
+  type EntryHeader,
+} from './format.js';
+import { PackIndex } from './idx.js';
+
+/** Looks up a REF_DELTA base that is not in this pack (in the rest of the object database). */
+export type ResolveExternal = (id: ObjectId) => RawObject | undefined;
+
+export const DEFAULT_MAX_DELTA_DEPTH = 4096;
+
+export interface PackReaderOptions {
+  /** Budget of the delta base cache in bytes (16 MiB by default). */
+  deltaBaseCacheBytes?: number;
+  /** Longest delta chain followed before the pack is called corrupt. */
+  maxDeltaDepth?: number;
+}
+
+export interface ObjectInfo {
+  type: ObjectType;
+  size: number;
+}
+
+/** Entries up to this size are read with their header in one system call. */
+const ONE_READ_BYTES = 64 * 1024;
+/** What info() reads of an entry: its header and enough zlib data for a delta's sizes. */
+const PEEK_BYTES = MAX_ENTRY_HEADER_BYTES + 512;
+const VERIFY_CHUNK_BYTES = 1024 * 1024;
+
+interface Entry {
+  header: EntryHeader;
+  /** The compressed data (possibly a bounded prefix of it when the extent is huge). */
+  compressed: Buffer;
+  /** Whether `compressed` is the whole extent up to the next entry. */
+  whole: boolean;
+  end: number;
+}
+
+function fsError(error: unknown, file: string): unknown {
+  if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new StoreError('ENOTFOUND', `${file} does not exist`, { cause: error });
+  return error;
+}
+
+export class PackReader {
+  readonly packFile: string;
+  readonly idxFile: string;
+  readonly objectCount: number;
+  /** The pack's trailing SHA-1, hex: its name in `pack-<checksum>.pack`. */
+  readonly checksum: string;
+  private fd: number;
+  private readonly packSize: number;
+  private readonly index: PackIndex;
+  private readonly cache: DeltaBaseCache;
+  private readonly maxDeltaDepth: number;
+  private readonly name: string;
+  /** Type code of the object each entry resolves to, by offset rank (0: not known yet). */
+  private readonly resolvedTypes: Uint8Array;
+
+  private constructor(packFile: string, fd: number, packSize: number, index: PackIndex, options: PackReaderOptions) {
+    this.packFile = packFile;
+    this.idxFile = index.file;
+    this.fd = fd;
+    this.packSize = packSize;
+    this.index = index;
+    this.objectCount = index.objectCount;
+    this.checksum = index.packChecksum.toString('hex');
+    this.cache = new DeltaBaseCache(options.deltaBaseCacheBytes ?? DEFAULT_DELTA_BASE_CACHE_BYTES);
+    this.maxDeltaDepth = options.maxDeltaDepth ?? DEFAULT_MAX_DELTA_DEPTH;
+    this.name = path.basename(packFile);
+    this.resolvedTypes = new Uint8Array(index.objectCount);
+  }
+
+  /** Opens `<x>.pack` with `<x>.idx` and checks that the two belong together. */
+  static open(packFile: string, options: PackReaderOptions = {}): PackReader {
+    if (!packFile.endsWith('.pack')) throw new StoreError('EINVAL', `${packFile} is not a .pack file`);
+    const idxFile = `${packFile.slice(0, -'.pack'.length)}.idx`;
+    let fd: number;
+    try {
+      fd = fs.openSync(packFile, 'r');
+    } catch (error) {
+      throw fsError(error, packFile);
+    }
+    try {
+      const packSize = fs.fstatSync(fd).size;
+      if (packSize < PACK_HEADER_BYTES + PACK_TRAILER_BYTES) throw corrupt(`${packFile} is truncated (${packSize} bytes)`);
+      const declaredCount = parsePackHeader(readAt(fd, 0, PACK_HEADER_BYTES, packFile), packFile);
+      const trailer = readAt(fd, packSize - PACK_TRAILER_BYTES, PACK_TRAILER_BYTES, packFile);
+      let idxBytes: Buffer;
+      try {
+        idxBytes = fs.readFileSync(idxFile);
+      } catch (error) {
+        throw fsError(error, idxFile);
+      }
+      const index = new PackIndex(idxBytes, idxFile, packSize - PACK_TRAILER_BYTES);
+      if (index.objectCount !== declaredCount) {
+        throw corrupt(`${idxFile} lists ${index.objectCount} objects but ${packFile} declares ${declaredCount}`);
+      }
+      if (!index.packChecksum.equals(trailer)) throw corrupt(`${idxFile} does not belong to ${packFile} (pack checksum differs)`);
+      return new PackReader(packFile, fd, packSize, index, options);
+    } catch (error) {
+      fs.closeSync(fd);
+      throw error;
+    }
+  }
+
+  has(id: ObjectId): boolean {
+    return this.positionOf(id) >= 0;
+  }
+
+  /** Where the entry of `id` starts in the pack, or undefined when the pack lacks it. */
+  offsetOf(id: ObjectId): number | undefined {
+    const position = this.positionOf(id);
+    return position < 0 ? undefined : this.index.offsetAt(position);
+  }
+
+  /** All ids in the pack, in index (sorted) order. */
+  *ids(): IterableIterator<ObjectId> {
+    for (let position = 0; position < this.objectCount; position++) yield this.index.idAt(position);
+  }
+
+  /**
+   * The object, resolved through its delta chain and checked against `id`; undefined if
+   * absent. The content may be shared with the delta base cache: treat it as read-only.
+   */
+  read(id: ObjectId, resolveExternal?: ResolveExternal): RawObject | undefined {
+    const offset = this.offsetOf(id);
+    if (offset === undefined) return undefined;
+    const object = this.resolve(offset, id, resolveExternal);
+    const actual = hashObject(object.type, object.content);
+    if (actual !== id) throw corrupt(`${this.name}: object ${id} hashes to ${actual}`);
+    return object;
+  }
+
+  /**
+   * Type and size without inflating the object: the size comes from the entry header, or
+   * for a delta from the delta's own header; the type from the base at the end of the chain.
+   * Headers only: unlike read(), nothing is hashed, so a damaged pack can give a wrong answer.
+   */
+  info(id: ObjectId, resolveExternal?: ResolveExternal): ObjectInfo | undefined {
+    let offset = this.offsetOf(id);
+    if (offset === undefined) return undefined;
+    let size: number | undefined;
+    for (let depth = 0; ; depth++) {
+      if (depth > this.maxDeltaDepth) throw corrupt(`${this.name}: delta chain too deep at ${id}`);
+      const where = this.where(offset, id);
+      const rank = this.rankOf(offset, where);
+      const knownType = objectTypeOfCode(this.resolvedTypes[rank]!);
+      if (knownType !== undefined && size !== undefined) return { type: knownType, size };
+      const end = this.extentEnd(rank);
+      const peek = this.readBytes(offset, Math.min(PEEK_BYTES, end - offset));
+      const header = parseEntryHeader(peek, offset, where);
+      const type = objectTypeOfCode(header.typeCode);
+      if (type !== undefined) return { type, size: size ?? header.size };
+      size ??= this.deltaResultSize(offset, header, peek.subarray(header.dataOffset - offset), end, where);
+      if (knownType !== undefined) return { type: knownType, size };
+      const baseOffset = this.baseOffsetOf(header, where);
+      if (baseOffset === undefined) {
+        const base = this.external(header.baseId!, id, resolveExternal);
+        return { type: base.type, size };
+      }
+      offset = baseOffset;
+    }
+  }
+
+  /**
+   * Reads and checks everything: the pack checksum, the id order, every entry's CRC32
+   * against the index, every object's inflation and hash.
+   */
+  verify(resolveExternal?: ResolveExternal): void {
+    this.index.checkIdOrder();
+    const hash = createHash('sha1');
+    const dataEnd = this.packSize - PACK_TRAILER_BYTES;
+    for (let at = 0; at < dataEnd; at += VERIFY_CHUNK_BYTES) {
+      hash.update(this.readBytes(at, Math.min(VERIFY_CHUNK_BYTES, dataEnd - at)));
+    }
+    if (!hash.digest().equals(this.index.packChecksum)) throw corrupt(`${this.packFile} does not match its checksum`);
+    const offsets = this.index.sortedOffsets;
+    if (this.objectCount > 0 && offsets[0] !== PACK_HEADER_BYTES) throw corrupt(`${this.packFile}: the first entry is not indexed`);
+    for (let rank = 0; rank < this.objectCount; rank++) {
+      const position = this.index.positionsByOffset[rank]!;
+      const id = this.index.idAt(position);
+      const start = offsets[rank]!;
+      const end = this.extentEnd(rank);
+      let crc = 0;
+      for (let at = start; at < end; at += VERIFY_CHUNK_BYTES) {
+        crc = zlib.crc32(this.readBytes(at, Math.min(VERIFY_CHUNK_BYTES, end - at)), crc);
+      }
+      if (crc !== this.index.crc32At(position)) throw corrupt(`${this.name}: object ${id} fails its CRC32 check`);
+      this.read(id, resolveExternal);
+    }
+  }
+
+  close(): void {
+    if (this.fd < 0) return;
+    fs.closeSync(this.fd);
+    this.fd = -1;
+    this.cache.clear();
+  }
+
+  // ---- internals -------------------------------------------------------------------------
+
+  private positionOf(id: ObjectId): number {
+    return isObjectId(id) ? this.index.find(Buffer.from(id, 'hex')) : -1;
+  }
+
+  private where(offset: number, id: ObjectId): string {
+    return `${this.name}: object at offset ${offset} (reading ${id})`;
+  }
+
+  /** Follows the chain down to a full object (or cached base), then applies deltas back up. */
+  private resolve(offset: number, id: ObjectId, resolveExternal: ResolveExternal | undefined): RawObject {
+    const deltas: { offset: number; rank: number; delta: Buffer }[] = [];
+    const visited = new Set<number>();
+    let base: RawObject | undefined;
+    let at = offset;
+    while (base === undefined) {
+      base = this.cache.get(at);
+      if (base !== undefined) break;
+      if (deltas.length > this.maxDeltaDepth) throw corrupt(`${this.name}: delta chain too deep at ${id}`);
+      if (visited.has(at)) throw corrupt(`${this.name}: delta chain of ${id} loops at offset ${at}`);
+      visited.add(at);
+      const where = this.where(at, id);
+      const rank = this.rankOf(at, where);
+      const entry = this.readEntry(at, this.extentEnd(rank), where);
+      const data = this.inflateEntry(entry, where);
+      const type = objectTypeOfCode(entry.header.typeCode);
+      if (type !== undefined) {
+        base = { type, content: data };
+        if (deltas.length > 0) this.cache.set(at, base);
+        break;
+      }
+      deltas.push({ offset: at, rank, delta: data });
+      const baseOffset = this.baseOffsetOf(entry.header, where);
+      if (baseOffset === undefined) base = this.external(entry.header.baseId!, id, resolveExternal);
+      else at = baseOffset;
+    }
+    for (let i = deltas.length - 1; i >= 0; i--) {
+      const { offset: deltaOffset, rank, delta } = deltas[i]!;
+      base = { type: base.type, content: applyDelta(base.content, delta, this.where(deltaOffset, id)) };
+      this.resolvedTypes[rank] = PACK_TYPE_CODES[base.type];
+      if (i > 0) this.cache.set(deltaOffset, base);
+    }
+    return base;
+  }
+
+  private external(baseId: ObjectId, id: ObjectId, resolveExternal: ResolveExternal | undefined): RawObject {
+    const base = resolveExternal?.(baseId);
+    if (base === undefined) throw corrupt(`${this.name}: delta base ${baseId} of ${id} is not in the pack or the store`);
+    return base;
+  }
+
+  /** The base's offset for OFS_DELTA and for a REF_DELTA whose base is in this pack. */
+  private baseOffsetOf(header: EntryHeader, where: string): number | undefined {
+    if (header.typeCode === OFS_DELTA) {
+      const baseOffset = header.baseOffset!;
+      if (this.index.rankOfOffset(baseOffset) < 0) throw corrupt(`${where}: delta base offset ${baseOffset} is not an object`);
+      return baseOffset;
+    }
+    if (header.typeCode !== REF_DELTA) return undefined;
+    const position = this.index.find(Buffer.from(header.baseId!, 'hex'));
+    return position < 0 ? undefined : this.index.offsetAt(position);
+  }
+
+  private extentEnd(rank: number): number {
+    return rank + 1 < this.objectCount ? this.index.sortedOffsets[rank + 1]! : this.packSize - PACK_TRAILER_BYTES;
+  }
+
+  private rankOf(offset: number, where: string): number {
+    const rank = this.index.rankOfOffset(offset);
+    if (rank < 0) throw corrupt(`${where}: no object starts there`);
+    return rank;
+  }
+
+  private readEntry(offset: number, end: number, where: string): Entry {
+    if (end - offset <= ONE_READ_BYTES) {
+      const bytes = this.readBytes(offset, end - offset);
+      const header = parseEntryHeader(bytes, offset, where);
+      return { header, compressed: bytes.subarray(header.dataOffset - offset), whole: true, end };
+    }
+    const header = parseEntryHeader(this.readBytes(offset, MAX_ENTRY_HEADER_BYTES), offset, where);
+    // A gap after the entry (only in a damaged or odd pack) must not make us read gigabytes.
+    const length = Math.min(end - header.dataOffset, compressedBound(header.size));
+    return { header, compressed: this.readBytes(header.dataOffset, length), whole: header.dataOffset + length === end, end };
+  }
+
+  private inflateEntry(entry: Entry, where: string): Buffer {
+    let inflated = inflateExact(entry.compressed, entry.header.size, where);
+    if (inflated === 'truncated' && !entry.whole) {
+      const whole = this.readBytes(entry.header.dataOffset, entry.end - entry.header.dataOffset);
+      entry = { ...entry, compressed: whole, whole: true };
+      inflated = inflateExact(whole, entry.header.size, where);
+    }
+    if (inflated === 'truncated') throw corrupt(`${where}: zlib data is truncated`);
+    if (entry.whole && inflated.consumed !== entry.compressed.length) {
+      throw corrupt(`${where}: zlib data ends ${entry.compressed.length - inflated.consumed} bytes before the next object`);
+    }
+    return inflated.data;
+  }
+
+  /** A delta's result size, from the first bytes of its data (`start`), else from all of it. */
+  private deltaResultSize(offset: number, header: EntryHeader, start: Buffer, end: number, where: string): number {
+    let head: Buffer;
+    try {
+      head = zlib.inflateSync(start, { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: Math.max(1, header.size) });
+    } catch (error) {
+      throw corrupt(`${where}: bad zlib data (${(error as Error).message})`, error);
+    }
+    const sizes = parseDeltaHeader(head, where) ?? parseDeltaHeader(this.inflateEntry(this.readEntry(offset, end, where), where), where);
+    if (sizes === undefined) throw corrupt(`${where}: delta header is truncated`);
+    return sizes.resultSize;
+  }
+
+  private readBytes(offset: number, length: number): Buffer {
+    if (this.fd < 0) throw new StoreError('EINVAL', `${this.packFile} is closed`);
+    return readAt(this.fd, offset, length, this.packFile);
+  }
+}
+
+function readAt(fd: number, offset: number, length: number, file: string): Buffer {
+  const buffer = Buffer.allocUnsafe(length);
+  let done = 0;
+  while (done < length) {
+    const count = fs.readSync(fd, buffer, done, length - done, offset + done);
+    if (count === 0) throw corrupt(`${file} is truncated at ${offset + done}`);
+    done += count;
+  }
+  return buffer;
+}

@@ -1,0 +1,328 @@
+/**
+ * Writes packfiles git accepts: objects sorted the way git's delta search sorts them (type,
+ * name hash, size descending, then input order — give objects newest first, as rev-list
+ * does), each tried as a delta against the previous `window` objects of its type, stored as
+ * OFS_DELTA when that is clearly smaller. Output streams to a temp
+ * file; the pack and then its .idx are renamed into place (a reader that finds the .idx
+ * always finds the pack).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+
+import { sha1 } from '../../native.js';
+import { fsyncDirectory } from '../../runtime/durable.js';
+import { StoreError } from '../errors.js';
+import type { ObjectId, ObjectType, RawObject } from '../objects.js';
+import { DeltaIndex, createDeltaFrom, defaultMaxDeltaSize } from './delta.js';
+import { OFS_DELTA, PACK_TYPE_CODES, encodeEntryHeader, encodeOffsetDistance, encodePackHeader } from './format.js';
+import { encodePackIndex, type PackIndexEntry } from './idx.js';
+
+export interface PackInput extends RawObject {
+  /** Trusted when given (saves hashing); computed with the sha1 engine otherwise. */
+  id?: ObjectId;
+  /** A path or file name the object was seen under; groups likely delta pairs like git does. */
+  nameHint?: string;
+}
+
+/** One object to pack whose content is loaded only when the writer reaches it. */
+export interface PackSourceEntry {
+  id: ObjectId;
+  type: ObjectType;
+  size: number;
+  nameHint?: string;
+  load(): Buffer;
+}
+
+export interface WritePackOptions {
+  /** Try deltas between objects (default true). */
+  deltas?: boolean;
+  /** How many preceding objects of the same type to try as bases (default 10). */
+  window?: number;
+  /** Longest delta chain written (default 50). */
+  depth?: number;
+  /** fsync the files and the directory (default true). */
+  durable?: boolean;
+  /** zlib level, -1 (zlib's default) to 9. */
+  compressionLevel?: number;
+}
+
+export interface WrittenPack {
+  packFile: string;
+  idxFile: string;
+  /** Hex SHA-1 trailer of the pack, also in its name. */
+  checksum: string;
+  objectCount: number;
+  deltaCount: number;
+  packBytes: number;
+}
+
+export interface EncodedPack {
+  checksum: Buffer;
+  entries: PackIndexEntry[];
+  deltaCount: number;
+  packBytes: number;
+}
+
+const DEFAULT_WINDOW = 10;
+const DEFAULT_DEPTH = 50;
+/** git does not try to delta objects this small. */
+const MIN_DELTA_SIZE = 50;
+/** Nor objects this big (git's core.bigFileThreshold, smaller here: a board has little memory). */
+const MAX_DELTA_SIZE = 64 * 1024 * 1024;
+const HASH_BATCH_BYTES = 8 * 1024 * 1024;
+const HASH_BATCH_OBJECTS = 4096;
+const WRITE_BUFFER_BYTES = 1024 * 1024;
+const TYPE_RANK: Readonly<Record<ObjectType, number>> = { tag: 0, blob: 1, tree: 2, commit: 3 };
+
+/** git's pack_name_hash: the last 16 non-blank characters, the last ones weighing most. */
+export function packNameHash(name: string | undefined): number {
+  if (name === undefined) return 0;
+  let hash = 0;
+  for (const byte of Buffer.from(name, 'utf8')) {
+    if (byte === 0x20 || (byte >= 0x09 && byte <= 0x0d)) continue;
+    hash = ((hash >>> 2) + (byte << 24)) >>> 0;
+  }
+  return hash;
+}
+
+interface WindowSlot {
+  content: Buffer;
+  offset: number;
+  depth: number;
+  index?: DeltaIndex;
+}
+
+/**
+ * Encodes entries as a pack, handing the bytes to `sink` in order (a file here; a socket for
+ * a future upload-pack). Holds only the current object and the delta window in memory.
+ */
+export function encodePack(sources: readonly PackSourceEntry[], options: WritePackOptions, sink: (chunk: Buffer) => void): EncodedPack {
+  return runSync(encodePackSteps(sources, options, sink));
+}
+
+/** encodePack as steps: it yields after each object so an async caller can let others run. */
+export function* encodePackSteps(
+  sources: readonly PackSourceEntry[],
+  options: WritePackOptions,
+  sink: (chunk: Buffer) => void,
+): Generator<void, EncodedPack> {
+  const useDeltas = options.deltas ?? true;
+  const windowSize = Math.max(0, options.window ?? DEFAULT_WINDOW);
+  const maxDepth = Math.max(0, options.depth ?? DEFAULT_DEPTH);
+  const level = options.compressionLevel ?? zlib.constants.Z_DEFAULT_COMPRESSION;
+  const hashes = sources.map((source) => packNameHash(source.nameHint));
+  const order = sources.map((_, i) => i);
+  order.sort((a, b) => {
+    const x = sources[a]!;
+    const y = sources[b]!;
+    return (
+      TYPE_RANK[x.type] - TYPE_RANK[y.type] ||
+      hashes[b]! - hashes[a]! ||
+      y.size - x.size ||
+      a - b
+    );
+  });
+
+  const trailer = createHash('sha1');
+  let packBytes = 0;
+  const emit = (chunk: Buffer): void => {
+    trailer.update(chunk);
+    sink(chunk);
+    packBytes += chunk.length;
+  };
+  emit(encodePackHeader(sources.length));
+
+  const entries: PackIndexEntry[] = [];
+  let deltaCount = 0;
+  let window: WindowSlot[] = [];
+  let windowType: ObjectType | undefined;
+  for (const i of order) {
+    const source = sources[i]!;
+    const content = source.load();
+    if (content.length !== source.size) {
+      throw new StoreError('EINVAL', `object ${source.id} loaded ${content.length} bytes, expected ${source.size}`);
+    }
+    if (source.type !== windowType) {
+      window = [];
+      windowType = source.type;
+    }
+    const offset = packBytes;
+    const deltable = useDeltas && content.length >= MIN_DELTA_SIZE && content.length <= MAX_DELTA_SIZE;
+    const best = deltable ? bestDelta(window, content, maxDepth) : undefined;
+    const header = best
+      ? Buffer.concat([encodeEntryHeader(OFS_DELTA, best.delta.length), encodeOffsetDistance(offset - best.base.offset)])
+      : encodeEntryHeader(PACK_TYPE_CODES[source.type], content.length);
+    const compressed = zlib.deflateSync(best ? best.delta : content, { level });
+    emit(header);
+    emit(compressed);
+    entries.push({ id: source.id, offset, crc32: zlib.crc32(compressed, zlib.crc32(header)) });
+    if (best) deltaCount++;
+    if (deltable && windowSize > 0) {
+      window.push({ content, offset, depth: best ? best.base.depth + 1 : 0 });
+      if (window.length > windowSize) window.shift();
+    }
+    yield;
+  }
+  const checksum = trailer.digest();
+  sink(checksum);
+  packBytes += checksum.length;
+  return { checksum, entries, deltaCount, packBytes };
+}
+
+/** The smallest acceptable delta against the window, newest candidates first (like git). */
+function bestDelta(window: WindowSlot[], target: Buffer, maxDepth: number): { delta: Buffer; base: WindowSlot } | undefined {
+  const baseLimit = defaultMaxDeltaSize(target.length);
+  let best: { delta: Buffer; base: WindowSlot } | undefined;
+  for (let i = window.length - 1; i >= 0; i--) {
+    const base = window[i]!;
+    if (base.depth >= maxDepth) continue;
+    // Deeper bases must earn their place with a smaller delta (git's depth scaling).
+    let limit = Math.floor((baseLimit * (maxDepth - base.depth)) / maxDepth);
+    if (best !== undefined) limit = Math.min(limit, best.delta.length - 1);
+    const sizeGrowth = target.length - base.content.length;
+    if (sizeGrowth >= limit || target.length < base.content.length / 32) continue;
+    base.index ??= new DeltaIndex(base.content);
+    const delta = createDeltaFrom(base.index, target, limit);
+    if (delta !== undefined) best = { delta, base };
+  }
+  return best;
+}
+
+/** Ids for inputs that lack one, hashed in batches by the sha1 engine. */
+function withIds(objects: Iterable<PackInput>): PackSourceEntry[] {
+  const sources: PackSourceEntry[] = [];
+  let pending: { source: PackSourceEntry; content: Buffer }[] = [];
+  let pendingBytes = 0;
+  const flush = (): void => {
+    if (pending.length === 0) return;
+    const ids = sha1.hashObjects(
+      pending.map((p) => p.source.type),
+      pending.map((p) => p.content),
+    );
+    pending.forEach((p, i) => (p.source.id = ids.toString('hex', i * 20, i * 20 + 20)));
+    pending = [];
+    pendingBytes = 0;
+  };
+  for (const object of objects) {
+    const content = object.content;
+    const source: PackSourceEntry = { id: object.id ?? '', type: object.type, size: content.length, load: () => content };
+    if (object.nameHint !== undefined) source.nameHint = object.nameHint;
+    sources.push(source);
+    if (object.id === undefined) {
+      pending.push({ source, content });
+      pendingBytes += content.length;
+      if (pendingBytes >= HASH_BATCH_BYTES || pending.length >= HASH_BATCH_OBJECTS) flush();
+    }
+  }
+  flush();
+  // A pack (and git's index-pack) must not hold one object twice.
+  const seen = new Set<ObjectId>();
+  return sources.filter((source) => !seen.has(source.id) && seen.add(source.id));
+}
+
+/** Packs in-memory objects into `dir` (see writePackFrom). */
+export function writePack(dir: string, objects: Iterable<PackInput>, options: WritePackOptions = {}): WrittenPack {
+  return writePackFrom(dir, withIds(objects), options);
+}
+
+/** Writes `pack-<checksum>.pack` and `.idx` into `dir` from entries loaded one at a time. */
+export function writePackFrom(dir: string, sources: readonly PackSourceEntry[], options: WritePackOptions = {}): WrittenPack {
+  return runSync(writePackSteps(dir, sources, options));
+}
+
+/** writePackFrom, yielding to the event loop now and then (for gc in a running server). */
+export function writePackFromAsync(dir: string, sources: readonly PackSourceEntry[], options: WritePackOptions = {}): Promise<WrittenPack> {
+  return runAsync(writePackSteps(dir, sources, options));
+}
+
+function* writePackSteps(dir: string, sources: readonly PackSourceEntry[], options: WritePackOptions): Generator<void, WrittenPack> {
+  const durable = options.durable ?? true;
+  const tempPack = path.join(dir, `tmp_pack_${randomBytes(6).toString('hex')}`);
+  const fd = fs.openSync(tempPack, 'wx', 0o444);
+  let encoded: EncodedPack;
+  try {
+    try {
+      let buffered: Buffer[] = [];
+      let bufferedBytes = 0;
+      const flush = (): void => {
+        const data = Buffer.concat(buffered, bufferedBytes);
+        for (let done = 0; done < data.length; ) done += fs.writeSync(fd, data, done);
+        buffered = [];
+        bufferedBytes = 0;
+      };
+      encoded = yield* encodePackSteps(sources, options, (chunk) => {
+        buffered.push(chunk);
+        bufferedBytes += chunk.length;
+        if (bufferedBytes >= WRITE_BUFFER_BYTES) flush();
+      });
+      flush();
+      if (durable) fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (error) {
+    fs.rmSync(tempPack, { force: true });
+    throw error;
+  }
+  const checksum = encoded.checksum.toString('hex');
+  const packFile = path.join(dir, `pack-${checksum}.pack`);
+  const idxFile = path.join(dir, `pack-${checksum}.idx`);
+  try {
+    fs.renameSync(tempPack, packFile);
+  } catch (error) {
+    fs.rmSync(tempPack, { force: true });
+    throw error;
+  }
+  if (durable) fsyncDirectory(dir);
+  installFile(idxFile, encodePackIndex(encoded.entries, encoded.checksum), durable);
+  return { packFile, idxFile, checksum, objectCount: sources.length, deltaCount: encoded.deltaCount, packBytes: encoded.packBytes };
+}
+
+/** Writes `file` through a temp file and a rename, read-only like git's pack files. */
+export function installFile(file: string, data: Buffer, durable: boolean): void {
+  const dir = path.dirname(file);
+  const temp = path.join(dir, `tmp_idx_${randomBytes(6).toString('hex')}`);
+  const fd = fs.openSync(temp, 'wx', 0o444);
+  try {
+    try {
+      for (let done = 0; done < data.length; ) done += fs.writeSync(fd, data, done);
+      if (durable) fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(temp, file);
+  } catch (error) {
+    fs.rmSync(temp, { force: true });
+    throw error;
+  }
+  if (durable) fsyncDirectory(dir);
+}
+
+function runSync<T>(steps: Generator<void, T>): T {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** A function that gives the event loop a turn once a slice of work has taken `sliceMs`. */
+export function pacer(sliceMs = 10): () => Promise<void> {
+  let sliceStart = Date.now();
+  return async () => {
+    if (Date.now() - sliceStart < sliceMs) return;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    sliceStart = Date.now();
+  };
+}
+
+/** Runs steps, letting other work run between them now and then. */
+async function runAsync<T>(steps: Generator<void, T>): Promise<T> {
+  const pause = pacer();
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await pause();
+  }
+}
