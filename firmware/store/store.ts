@@ -289,7 +289,7 @@ export class Branch {
     return this.store.refs.readBranchHead(this.ref);
   }
 
-  /** A read-only view of the branch as it is now. */
+  /** A view of the branch as it is now; change it and `commitView` it to commit it whole. */
   view(): TreeView {
     return this.store.snapshot(this.head());
   }
@@ -338,6 +338,26 @@ export class Branch {
         commit: { tree: built.tree, parents: head === undefined ? [] : [head], author, committer, message: message.endsWith('\n') ? message : `${message}\n` },
       };
     });
+  }
+
+  /**
+   * Commits a view taken earlier with `view()` and changed since, as one commit. If the branch
+   * moved meanwhile, the view's changes are replayed on the new head — unless one of the paths
+   * the view touched was changed by someone else: then ECONFLICT, and nothing is written.
+   */
+  async commitView(view: TreeView, info: CommitInfo = {}): Promise<ObjectId | undefined> {
+    const touched = view.touchedPaths();
+    const { commit } = await this.transaction(
+      (current) => {
+        if (current.baseTree !== view.baseTree) {
+          const clash = touched.find((p) => diffTrees(this.store.odb, view.baseTree, current.baseTree, p).length > 0);
+          if (clash !== undefined) throw new StoreError('ECONFLICT', `${clash} changed on ${this.name} since the view was taken`);
+        }
+        view.replayOnto(current);
+      },
+      { message: 'update\n', ...info },
+    );
+    return commit;
   }
 
   /** Commits that changed `path` (or any commit when omitted), newest first. */

@@ -146,6 +146,12 @@ export class TreeView {
     for (const key of this.dirtyDirs) if (key.startsWith(below)) this.dirtyDirs.delete(key);
   }
 
+  /** Applies this view's writes and removals, in effect, to another view (a newer base). */
+  replayOnto(target: TreeView): void {
+    for (const removed of this.removed) if (!this.written.has(removed)) target.remove(removed);
+    for (const [path, content] of this.written) target.set(path, content);
+  }
+
   /** The direct children of a directory ('' is the root), sorted by name. */
   list(path = ''): ListEntry[] {
     const segments = splitPath(path, { allowRoot: true });

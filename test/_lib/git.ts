@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 
 export function git(gitDir: string, args: string[], input?: string | Buffer): string {
   const result = spawnSync('git', ['--git-dir', gitDir, ...args], {
-    input: input ?? '',
+    input: typeof input === 'string' ? Buffer.from(input) : (input ?? Buffer.alloc(0)),
     encoding: 'buffer',
     env: { ...process.env, GIT_AUTHOR_NAME: 'Test', GIT_AUTHOR_EMAIL: 't@example.test', GIT_COMMITTER_NAME: 'Test', GIT_COMMITTER_EMAIL: 't@example.test' },
     maxBuffer: 512 * 1024 * 1024,

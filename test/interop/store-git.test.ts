@@ -47,6 +47,22 @@ test('the git CLI commits on top; the store reads its commits', async () => {
   assert.is(fsck(gitDir), '');
 });
 
+test('a repository made wholly by the git CLI opens in the store', async () => {
+  const gitDir = path.join(tempDir('sg'), 'by-git.git');
+  git(gitDir, ['init', '-q', '--bare', '-b', 'main', gitDir]);
+  const stream = [1, 2, 3]
+    .map((n) => `commit refs/heads/main\ncommitter Git <g@example.test> ${1_700_000_000 + n} +0100\ndata 9\ncommit ${n}\nM 100644 inline dir/file.txt\ndata 7\nvalue ${n}\n`)
+    .join('');
+  git(gitDir, ['fast-import', '--quiet'], stream);
+  git(gitDir, ['tag', '-a', '-m', 'a tag', 'v1', 'main~1']);
+  const store = Store.open(gitDir, { durability: 'none' });
+  const main = store.branch();
+  assert.is(main.get('dir/file.txt')!.toString(), 'value 3');
+  assert.equal(main.history().map((h) => h.message), ['commit 3\n', 'commit 2\n', 'commit 1\n']);
+  assert.is(main.history()[0]!.author.timezoneOffset, 60);
+  assert.is(store.snapshot(store.tags().get('v1')).get('dir/file.txt')!.toString(), 'value 2');
+});
+
 test('a repository packed by git gc --aggressive (deltas) opens and reads in full', async () => {
   const dir = tempDir('sg');
   const gitDir = path.join(dir, 'made-by-git.git');

@@ -57,6 +57,33 @@ test('a transaction is one commit; a throwing one changes nothing', async () => 
   assert.is(fsck(store.gitDir), '');
 });
 
+test('a view taken earlier commits atomically; a clash with a newer change is ECONFLICT', async () => {
+  const store = openStore();
+  const main = store.branch();
+  await main.set('a', '1');
+  const view = main.view();
+  view.set('b', '2');
+  view.remove('a');
+  await main.set('c', 'meanwhile');
+  const commit = await main.commitView(view, { message: 'from a view' });
+  assert.equal(main.list().map((e) => e.name), ['b', 'c']);
+  assert.is(main.history()[0]!.commit, commit);
+  const stale = main.view();
+  stale.set('b', 'stale write');
+  await main.set('b', 'newer');
+  await rejects(() => main.commitView(stale), code('ECONFLICT'));
+  assert.is(main.get('b')!.toString(), 'newer');
+});
+
+test('batch durability: concurrent writers are gathered into few rounds, all land', async () => {
+  const store = openStore({ durability: 'batch' });
+  const main = store.branch();
+  await Promise.all(Array.from({ length: 30 }, (_, i) => main.set(`k/${i}`, `${i}`)));
+  assert.is(main.list('k').length, 30);
+  assert.is(main.history().length, 30);
+  assert.is(fsck(store.gitDir), '');
+});
+
 test('views: a file replaces a directory and the other way round, removals re-created', () => {
   const store = openStore();
   const view = store.snapshot(undefined);
