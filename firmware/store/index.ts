@@ -17,8 +17,9 @@
  * Paths: slash-separated; '..', '.', empty segments, NUL and '.git' are refused (EBADPATH).
  * Errors: StoreError with a code (ECORRUPT, ENOTFOUND, EBADPATH, EBADREF, ECONFLICT, ETOOBIG).
  */
-export { Store, Branch, branchRef, type StoreOptions, type CommitInfo, type Identity, type HistoryEntry, type MergeResult, type WatchEvent } from './store.js';
+export { Store, Branch, branchRef, type StoreOptions, type CommitInfo, type Identity, type HistoryEntry, type MergeResult, type WatchEvent, type RefUpdate, type RefUpdateResult } from './store.js';
 export { TreeView, MAX_VALUE_BYTES, type ListEntry } from './view.js';
+export { UserStores, FIRMWARE_REPO } from './user-stores.js';
 export { StoreError, type StoreErrorCode } from './errors.js';
 export { CONFLICTS_DIR, type Conflict } from './merge.js';
 export type { Change } from './diff.js';

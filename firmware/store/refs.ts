@@ -221,13 +221,18 @@ export class RefStore {
       const current = lock.current();
       if (current === undefined) throw new StoreError('ENOTFOUND', `no ref ${name}`);
       if (expected !== undefined && current !== expected) throw new StoreError('ECONFLICT', `ref ${name} has moved`);
-      if (this.readPacked().refs.has(name)) this.rewritePackedWithout(name);
-      fs.rmSync(this.refPath(name), { force: true });
-      this.noteUpdate(name);
-      fs.rmSync(path.join(this.gitDir, 'logs', name), { force: true });
+      lock.remove();
     } finally {
       lock.release();
     }
+  }
+
+  /** @internal RefLock.remove: the ref's files go; the caller holds its lock. */
+  removeLocked(name: string): void {
+    if (this.readPacked().refs.has(name)) this.rewritePackedWithout(name);
+    fs.rmSync(this.refPath(name), { force: true });
+    this.noteUpdate(name);
+    fs.rmSync(path.join(this.gitDir, 'logs', name), { force: true });
   }
 
   private rewritePackedWithout(name: string): void {
@@ -345,6 +350,12 @@ export class RefLock {
 
   log(newId: ObjectId, reflog: Reflog): void {
     appendReflog(this.refs.gitDir, this.name, reflog.oldId ?? ZERO_ID, newId, reflog.who, reflog.message);
+  }
+
+  /** Deletes the ref (loose and packed) while the lock is held. */
+  remove(): void {
+    if (!this.open) throw new StoreError('EINVAL', `lock on ${this.name} is no longer held`);
+    this.refs.removeLocked(this.name);
   }
 
   /** Moves the ref now, on its own, and releases the lock. */

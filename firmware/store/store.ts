@@ -12,7 +12,9 @@ import { encodeTag, hashObject, type ObjectId, type Signature } from './objects.
 import { ObjectDatabase } from './odb.js';
 import { isUnder, joinPath, splitPath } from './paths.js';
 import { CommitPipeline, type CommittedUpdate, type Durability, type JobOutcome } from './pipeline.js';
-import { RefStore, assertRefName } from './refs.js';
+import { RefStore, assertRefName, type RefLock } from './refs.js';
+import { StagedFiles } from '../runtime/durable.js';
+import { describeError } from '../runtime/errors.js';
 import { DEFAULT_BRANCH, ensureRepository } from './repo.js';
 import { EMPTY_TREE, TreeView, type ListEntry } from './view.js';
 
@@ -49,6 +51,20 @@ export interface MergeResult {
   kind: 'up-to-date' | 'fast-forward' | 'merge';
   commit: ObjectId | undefined;
   conflicts: Conflict[];
+}
+
+export interface RefUpdate {
+  ref: string;
+  /** Where the ref must point now; undefined = it must not exist. */
+  old: ObjectId | undefined;
+  /** Where it moves; undefined = delete it. */
+  new: ObjectId | undefined;
+}
+
+export interface RefUpdateResult {
+  ref: string;
+  /** Why this ref did not move; absent when it did. */
+  error?: string;
 }
 
 export interface WatchEvent {
@@ -90,16 +106,18 @@ export class Store {
   private readonly pipeline: CommitPipeline;
   private readonly identity: Identity;
   private readonly watchers = new Set<Watcher>();
+  private readonly durability: Durability;
 
   private constructor(
     readonly gitDir: string,
     options: StoreOptions,
   ) {
+    this.durability = options.durability ?? 'full';
     this.odb = new ObjectDatabase(gitDir, options.cacheBytes === undefined ? {} : { cacheBytes: options.cacheBytes });
     this.refs = new RefStore(gitDir);
     this.mergeTypes = options.mergeTypes ?? new MergeRegistry();
     this.identity = options.identity ?? DEFAULT_IDENTITY;
-    this.pipeline = new CommitPipeline(this.odb, this.refs, options.durability ?? 'full', (u) => this.notify(u), () =>
+    this.pipeline = new CommitPipeline(this.odb, this.refs, this.durability, (u) => this.notify(u), () =>
       signature(this.identity, new Date()),
     );
   }
@@ -219,6 +237,64 @@ export class Store {
       };
     });
     return { ...result, commit };
+  }
+
+  /**
+   * Moves refs to objects already in the repository (a push), each only if it still points
+   * where the caller saw it (`old`; undefined = must not exist). `new` undefined deletes.
+   * With `atomic`, all move or none does. Watchers of moved branches are told.
+   */
+  async updateRefs(updates: readonly RefUpdate[], options: { atomic?: boolean; who?: Identity; message?: string } = {}): Promise<RefUpdateResult[]> {
+    await this.pipeline.idle();
+    const who = signature(options.who ?? this.identity, new Date());
+    const results: RefUpdateResult[] = updates.map((u) => ({ ref: u.ref }));
+    const locks = new Map<string, RefLock>();
+    const fail = (i: number, error: string) => (results[i]!.error ??= error);
+    try {
+      for (const [i, u] of [...updates.entries()].sort(([, a], [, b]) => (a.ref < b.ref ? -1 : 1))) {
+        try {
+          assertRefName(u.ref);
+          if (locks.has(u.ref)) throw new StoreError('EINVAL', `${u.ref} is named twice`);
+          locks.set(u.ref, await this.refs.lock(u.ref));
+        } catch (err) {
+          fail(i, describeError(err));
+          continue;
+        }
+        const current = locks.get(u.ref)!.current();
+        if (current !== u.old) fail(i, current === undefined ? 'ref does not exist' : 'ref has moved (fetch first)');
+        else if (u.new !== undefined && !this.odb.has(u.new)) fail(i, `object ${u.new} is missing`);
+      }
+      if (options.atomic === true && results.some((r) => r.error !== undefined)) {
+        results.forEach((_, i) => fail(i, 'atomic update failed'));
+        return results;
+      }
+      const refFiles = new StagedFiles();
+      const moved: { update: RefUpdate; lock: RefLock }[] = [];
+      try {
+        updates.forEach((u, i) => {
+          if (results[i]!.error !== undefined) return;
+          const lock = locks.get(u.ref)!;
+          if (u.new === undefined) lock.remove();
+          else {
+            lock.stage(refFiles, u.new);
+            moved.push({ update: u, lock });
+          }
+        });
+        if (this.durability !== 'none') await refFiles.sync();
+        for (const { update, lock } of moved) lock.log(update.new!, { who, message: options.message ?? 'push', ...(update.old === undefined ? {} : { oldId: update.old }) });
+        refFiles.install();
+      } catch (err) {
+        refFiles.abort();
+        throw err;
+      }
+      if (this.durability !== 'none') await refFiles.syncDirectories();
+      for (const { update } of moved) {
+        if (update.ref.startsWith('refs/heads/')) this.notify({ ref: update.ref, before: update.old, commits: [update.new!] });
+      }
+      return results;
+    } finally {
+      for (const lock of locks.values()) lock.release();
+    }
   }
 
   /** Packs all objects into one pack (keeps every object and all history). */

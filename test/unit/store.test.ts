@@ -84,6 +84,34 @@ test('batch durability: concurrent writers are gathered into few rounds, all lan
   assert.is(fsck(store.gitDir), '');
 });
 
+test('updateRefs: compare-and-swap per ref, atomic all-or-nothing, deletes, watchers told', async () => {
+  const store = openStore();
+  const main = store.branch();
+  const c1 = await main.set('a', '1');
+  const c2 = await main.set('a', '2');
+  const seen: string[] = [];
+  store.watch('main', '', (e) => seen.push(e.commit));
+  assert.equal(await store.updateRefs([{ ref: 'refs/heads/main', old: c2, new: c1 }]), [{ ref: 'refs/heads/main' }]);
+  assert.is(main.head(), c1);
+  assert.equal(seen, [c1]);
+  const stale = await store.updateRefs([{ ref: 'refs/heads/main', old: c2, new: c2 }]);
+  assert.match(stale[0]!.error!, /moved/);
+  const atomic = await store.updateRefs(
+    [
+      { ref: 'refs/heads/new', old: undefined, new: c2 },
+      { ref: 'refs/heads/main', old: c2, new: c2 },
+    ],
+    { atomic: true },
+  );
+  assert.ok(atomic.every((r) => r.error !== undefined));
+  assert.is(store.branch('new').head(), undefined, 'atomic: nothing moved');
+  assert.equal(await store.updateRefs([{ ref: 'refs/heads/new', old: undefined, new: c2 }]), [{ ref: 'refs/heads/new' }]);
+  assert.match((await store.updateRefs([{ ref: 'refs/heads/x', old: undefined, new: '1'.repeat(40) }]))[0]!.error!, /missing/);
+  assert.equal(await store.updateRefs([{ ref: 'refs/heads/new', old: c2, new: undefined }]), [{ ref: 'refs/heads/new' }]);
+  assert.equal(store.branches(), ['main']);
+  assert.is(fsck(store.gitDir), '');
+});
+
 test('views: a file replaces a directory and the other way round, removals re-created', () => {
   const store = openStore();
   const view = store.snapshot(undefined);

@@ -2,7 +2,15 @@
 export { DeltaBaseCache, DEFAULT_DELTA_BASE_CACHE_BYTES } from './cache.js';
 export { applyDelta, createDelta, createDeltaFrom, parseDeltaHeader, DeltaIndex, type DeltaHeader } from './delta.js';
 export { indexPack, type IndexedPack, type IndexPackOptions } from './index-pack.js';
-export { PackReader, DEFAULT_MAX_DELTA_DEPTH, type ObjectInfo, type PackReaderOptions, type ResolveExternal } from './reader.js';
+export {
+  PackReader,
+  DEFAULT_MAX_DELTA_DEPTH,
+  type ObjectInfo,
+  type PackReaderOptions,
+  type ResolveExternal,
+  type StoredEntry,
+  type StoredHeader,
+} from './reader.js';
 export { repack, type RepackOptions, type RepackStats } from './repack.js';
 export {
   encodePack,
@@ -12,6 +20,7 @@ export {
   type EncodedPack,
   type PackInput,
   type PackSourceEntry,
+  type StoredSource,
   type WritePackOptions,
   type WrittenPack,
 } from './writer.js';

@@ -3,6 +3,7 @@
  * bytes are read at offsets on a kept descriptor. Each entry's compressed extent is known
  * from the sorted offsets, so inflation is bounded both ways, and every object returned is
  * hashed against the id asked for: a damaged pack yields ECORRUPT, never wrong data.
+ * storedEntry() hands out an entry's bytes as stored, for copying into another pack.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -44,6 +45,25 @@ export interface PackReaderOptions {
 export interface ObjectInfo {
   type: ObjectType;
   size: number;
+}
+
+/** An entry's header as stored: what a writer must know before it copies the entry. */
+export interface StoredHeader {
+  /** Pack type code: 1-4 for a whole object, OFS_DELTA or REF_DELTA for a delta. */
+  typeCode: number;
+  /** The object's size, or for a delta the size of the delta data. */
+  size: number;
+  /** A delta's base (an OFS_DELTA's offset looked up in the index). */
+  baseId?: ObjectId;
+}
+
+/** An entry exactly as stored, checked against its CRC32 in the index. */
+export interface StoredEntry extends StoredHeader {
+  /** The entry header, then the zlib data from `dataStart` on. */
+  bytes: Buffer;
+  dataStart: number;
+  /** CRC32 of `bytes`, as the index records it. */
+  crc32: number;
 }
 
 /** Entries up to this size are read with their header in one system call. */
@@ -187,6 +207,38 @@ export class PackReader {
     }
   }
 
+  /** The entry header of `id` as stored, read without inflating anything; undefined if absent. */
+  storedHeader(id: ObjectId): StoredHeader | undefined {
+    const offset = this.offsetOf(id);
+    if (offset === undefined) return undefined;
+    const where = this.where(offset, id);
+    const end = this.extentEnd(this.rankOf(offset, where));
+    const header = parseEntryHeader(this.readBytes(offset, Math.min(MAX_ENTRY_HEADER_BYTES, end - offset)), offset, where);
+    return this.storedHeaderOf(header, where);
+  }
+
+  /**
+   * The entry of `id` byte for byte, for copying into another pack without inflating it (git's
+   * pack reuse). Like git before it reuses an entry, checks the CRC32 the index recorded when
+   * the entry was written: a damaged entry is ECORRUPT naming `id`, never copied.
+   */
+  storedEntry(id: ObjectId): StoredEntry | undefined {
+    const position = this.positionOf(id);
+    if (position < 0) return undefined;
+    const offset = this.index.offsetAt(position);
+    const where = this.where(offset, id);
+    const length = this.extentEnd(this.rankOf(offset, where)) - offset;
+    const head = this.readBytes(offset, length <= ONE_READ_BYTES ? length : MAX_ENTRY_HEADER_BYTES);
+    const header = parseEntryHeader(head, offset, where);
+    const dataStart = header.dataOffset - offset;
+    // No zlib stream is longer than this: a longer extent is damage, not gigabytes to read.
+    if (length - dataStart > compressedBound(header.size)) throw corrupt(`${where}: entry is longer than its data can be`);
+    const bytes = head.length === length ? head : this.readBytes(offset, length);
+    const crc32 = zlib.crc32(bytes);
+    if (crc32 !== this.index.crc32At(position)) throw corrupt(`${this.name}: object ${id} fails its CRC32 check`);
+    return { ...this.storedHeaderOf(header, where), bytes, dataStart, crc32 };
+  }
+
   /**
    * Reads and checks everything: the pack checksum, the id order, every entry's CRC32
    * against the index, every object's inflation and hash.
@@ -266,6 +318,17 @@ export class PackReader {
       if (i > 0) this.cache.set(deltaOffset, base);
     }
     return base;
+  }
+
+  private storedHeaderOf(header: EntryHeader, where: string): StoredHeader {
+    const stored: StoredHeader = { typeCode: header.typeCode, size: header.size };
+    if (header.typeCode === REF_DELTA) stored.baseId = header.baseId!;
+    if (header.typeCode === OFS_DELTA) {
+      const rank = this.index.rankOfOffset(header.baseOffset!);
+      if (rank < 0) throw corrupt(`${where}: delta base offset ${header.baseOffset} is not an object`);
+      stored.baseId = this.index.idAt(this.index.positionsByOffset[rank]!);
+    }
+    return stored;
   }
 
   private external(baseId: ObjectId, id: ObjectId, resolveExternal: ResolveExternal | undefined): RawObject {

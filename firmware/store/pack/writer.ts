@@ -18,6 +18,7 @@ import type { ObjectId, ObjectType, RawObject } from '../objects.js';
 import { DeltaIndex, createDeltaFrom, defaultMaxDeltaSize } from './delta.js';
 import { OFS_DELTA, PACK_TYPE_CODES, encodeEntryHeader, encodeOffsetDistance, encodePackHeader } from './format.js';
 import { encodePackIndex, type PackIndexEntry } from './idx.js';
+import type { StoredEntry } from './reader.js';
 
 export interface PackInput extends RawObject {
   /** Trusted when given (saves hashing); computed with the sha1 engine otherwise. */
@@ -33,6 +34,16 @@ export interface PackSourceEntry {
   size: number;
   nameHint?: string;
   load(): Buffer;
+  /** How the object is stored in an existing pack, so the writer can copy it as it is. */
+  stored?: StoredSource;
+}
+
+/** A source's entry in an existing pack (see PackReader.storedHeader and storedEntry). */
+export interface StoredSource {
+  /** The base, when stored as a delta; the delta is reused only if its base is packed too. */
+  deltaBase?: ObjectId;
+  /** The entry's bytes, checked against their CRC32; called only when the writer copies them. */
+  read(): StoredEntry;
 }
 
 export interface WritePackOptions {
@@ -102,7 +113,13 @@ export function encodePack(sources: readonly PackSourceEntry[], options: WritePa
   return runSync(encodePackSteps(sources, options, sink));
 }
 
-/** encodePack as steps: it yields after each object so an async caller can let others run. */
+/**
+ * encodePack as steps: it yields after each object so an async caller can let others run.
+ *
+ * Stored entries are reused like git's pack-objects reuses them: a stored delta whose base is
+ * in this pack too is copied (its base written first, at any point of the order), and a
+ * stored whole object that gets no new delta is copied rather than recompressed.
+ */
 export function* encodePackSteps(
   sources: readonly PackSourceEntry[],
   options: WritePackOptions,
@@ -134,23 +151,80 @@ export function* encodePackSteps(
   };
   emit(encodePackHeader(sources.length));
 
+  const positions = new Map<ObjectId, number>();
+  sources.forEach((source, i) => positions.set(source.id, i));
+  // Per source: where it was written (-1: not yet), its delta depth, and the source its stored
+  // delta can be reused against (-1: none, or not in this pack).
+  const offsets = new Float64Array(sources.length).fill(-1);
+  const depths = new Uint32Array(sources.length);
+  const reuseBases = Int32Array.from(sources, (source) => {
+    const baseId = source.stored?.deltaBase;
+    return baseId === undefined ? -1 : (positions.get(baseId) ?? -1);
+  });
+  const inChain = new Uint8Array(sources.length);
+
+  /** `i` after the unwritten bases its reusable delta chain needs, outermost base first. */
+  const basesFirst = (i: number): number[] => {
+    const chain = [i];
+    inChain[i] = 1;
+    for (let j = i; reuseBases[j]! >= 0 && offsets[reuseBases[j]!]! < 0; ) {
+      const base = reuseBases[j]!;
+      if (inChain[base]) {
+        // Deltas from different packs can form a loop: write this one whole.
+        reuseBases[j] = -1;
+        break;
+      }
+      inChain[base] = 1;
+      chain.push(base);
+      j = base;
+    }
+    for (const j of chain) inChain[j] = 0;
+    return chain.reverse();
+  };
+
   const entries: PackIndexEntry[] = [];
   let deltaCount = 0;
   let window: WindowSlot[] = [];
   let windowType: ObjectType | undefined;
-  for (const i of order) {
+  const writeOne = (i: number, searchable: boolean): void => {
     const source = sources[i]!;
+    const offset = packBytes;
+    offsets[i] = offset;
+    const base = reuseBases[i]!;
+    if (base >= 0 && depths[base]! < maxDepth) {
+      const stored = readStored(source);
+      const header = Buffer.concat([encodeEntryHeader(OFS_DELTA, stored.size), encodeOffsetDistance(offset - offsets[base]!)]);
+      const data = stored.bytes.subarray(stored.dataStart);
+      emit(header);
+      emit(data);
+      entries.push({ id: source.id, offset, crc32: zlib.crc32(data, zlib.crc32(header)) });
+      depths[i] = depths[base]! + 1;
+      deltaCount++;
+      return;
+    }
+    const storedWhole = source.stored?.deltaBase === undefined ? source.stored : undefined;
+    const deltable = searchable && useDeltas && source.size >= MIN_DELTA_SIZE && source.size <= MAX_DELTA_SIZE;
+    if (storedWhole !== undefined && !deltable) {
+      copyWhole(source);
+      return;
+    }
     const content = source.load();
     if (content.length !== source.size) {
       throw new StoreError('EINVAL', `object ${source.id} loaded ${content.length} bytes, expected ${source.size}`);
     }
-    if (source.type !== windowType) {
+    if (searchable && source.type !== windowType) {
       window = [];
       windowType = source.type;
     }
-    const offset = packBytes;
-    const deltable = useDeltas && content.length >= MIN_DELTA_SIZE && content.length <= MAX_DELTA_SIZE;
     const best = deltable ? bestDelta(window, content, maxDepth) : undefined;
+    if (deltable && windowSize > 0) {
+      window.push({ content, offset, depth: best ? best.base.depth + 1 : 0 });
+      if (window.length > windowSize) window.shift();
+    }
+    if (best === undefined && storedWhole !== undefined) {
+      copyWhole(source);
+      return;
+    }
     const header = best
       ? Buffer.concat([encodeEntryHeader(OFS_DELTA, best.delta.length), encodeOffsetDistance(offset - best.base.offset)])
       : encodeEntryHeader(PACK_TYPE_CODES[source.type], content.length);
@@ -158,17 +232,39 @@ export function* encodePackSteps(
     emit(header);
     emit(compressed);
     entries.push({ id: source.id, offset, crc32: zlib.crc32(compressed, zlib.crc32(header)) });
-    if (best) deltaCount++;
-    if (deltable && windowSize > 0) {
-      window.push({ content, offset, depth: best ? best.base.depth + 1 : 0 });
-      if (window.length > windowSize) window.shift();
+    if (best) {
+      depths[i] = best.base.depth + 1;
+      deltaCount++;
     }
-    yield;
+  };
+  const copyWhole = (source: PackSourceEntry): void => {
+    const stored = readStored(source);
+    entries.push({ id: source.id, offset: packBytes, crc32: stored.crc32 });
+    emit(stored.bytes);
+  };
+
+  for (const i of order) {
+    if (offsets[i]! >= 0) continue;
+    // Bases pulled forward skip the delta search: they are out of the window's order.
+    for (const j of basesFirst(i)) {
+      writeOne(j, j === i);
+      yield;
+    }
   }
   const checksum = trailer.digest();
   sink(checksum);
   packBytes += checksum.length;
   return { checksum, entries, deltaCount, packBytes };
+}
+
+/** The stored entry of `source`, which must be the object the source describes. */
+function readStored(source: PackSourceEntry): StoredEntry {
+  const stored = source.stored!.read();
+  const matches =
+    stored.baseId === source.stored!.deltaBase &&
+    (stored.baseId !== undefined || (stored.typeCode === PACK_TYPE_CODES[source.type] && stored.size === source.size));
+  if (!matches) throw new StoreError('EINVAL', `the stored entry of ${source.id} does not match its source`);
+  return stored;
 }
 
 /** The smallest acceptable delta against the window, newest candidates first (like git). */
