@@ -1,6 +1,7 @@
 /** Command-line parsing on node:util parseArgs, with errors as one UsageError line. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { UsageError, dataDirPath, type Mode } from '../runtime/index.js';
+import type { UserDirectory } from '../accounts/index.js';
+import { NymoteError, UsageError, dataDirPath, type Mode } from '../runtime/index.js';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 export type ParsedValues = Record<string, string | boolean | undefined>;
@@ -68,4 +69,15 @@ export function expectPositionals(command: string, positionals: string[], names:
     throw new UsageError(`${command}: unexpected argument '${positionals[names.length]}'`);
   }
   return positionals;
+}
+
+/** The user a command acts for: --user, or the only user there is. */
+export function pickUser(command: string, users: UserDirectory, requested: string | undefined): string {
+  const names = users.list().map((u) => u.name);
+  if (requested !== undefined) {
+    if (!names.includes(requested)) throw new NymoteError('ENOUSER', `no user '${requested}'`);
+    return requested;
+  }
+  if (names.length === 1) return names[0]!;
+  throw new UsageError(names.length === 0 ? `${command}: no users yet; add one with 'nymote user add NAME'` : `${command}: several users; name one with --user`);
 }

@@ -8,6 +8,7 @@ import { UsageError, dataDirLayout } from '../runtime/index.js';
 import { VERSION } from '../version.js';
 import { dataOption, expectPositionals, parse, type OptionSpec, type Parsed } from './args.js';
 import { RUN_OPTIONS, runCommand, runUsage } from './run.js';
+import { REMOTE_OPTIONS, REMOTE_USAGE, SYNC_OPTIONS, SYNC_USAGE, remoteCommand, syncCommand } from './remote.js';
 import { STORE_OPTIONS, STORE_USAGE, storeCommand } from './store.js';
 import { USER_OPTIONS, USER_USAGE, userCommand } from './user.js';
 
@@ -36,6 +37,18 @@ const COMMANDS: Record<string, CliCommand> = {
     usage: () => STORE_USAGE,
     options: STORE_OPTIONS,
     run: storeCommand,
+  },
+  remote: {
+    summary: "add, list or remove a user's remotes (another nymote, any git server)",
+    usage: () => REMOTE_USAGE,
+    options: REMOTE_OPTIONS,
+    run: remoteCommand,
+  },
+  sync: {
+    summary: 'fetch, merge and push a branch with a remote',
+    usage: () => SYNC_USAGE,
+    options: SYNC_OPTIONS,
+    run: syncCommand,
   },
   console: {
     summary: 'attach to the console of a running instance',

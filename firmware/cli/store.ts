@@ -3,7 +3,7 @@ import path from 'node:path';
 import { UserDirectory } from '../accounts/index.js';
 import { NymoteError, UsageError, prepareDataDir } from '../runtime/index.js';
 import { MAX_VALUE_BYTES, Store } from '../store/index.js';
-import { dataOption, expectPositionals, stringOption, type OptionSpec, type Parsed } from './args.js';
+import { dataOption, expectPositionals, pickUser, stringOption, type OptionSpec, type Parsed } from './args.js';
 
 export const STORE_OPTIONS: OptionSpec = {
   user: { type: 'string', short: 'u' },
@@ -21,23 +21,12 @@ export const STORE_USAGE = [
   'Options: --user U (needed when there is more than one user), --branch B (default main), --data DIR.',
 ].join('\n');
 
-/** The user whose store to use: --user, or the only user there is. */
-function pickUser(users: UserDirectory, requested: string | undefined): string {
-  const names = users.list().map((u) => u.name);
-  if (requested !== undefined) {
-    if (!names.includes(requested)) throw new NymoteError('ENOUSER', `no user '${requested}'`);
-    return requested;
-  }
-  if (names.length === 1) return names[0]!;
-  throw new UsageError(names.length === 0 ? "store: no users yet; add one with 'nymote user add NAME'" : 'store: several users; name one with --user');
-}
-
 export async function storeCommand({ values, positionals }: Parsed): Promise<number> {
   const [action, ...rest] = positionals;
   if (action === undefined) throw new UsageError('store: missing action (get, set, rm, ls, log)');
   if (!['get', 'set', 'rm', 'ls', 'log'].includes(action)) throw new UsageError(`store: unknown action '${action}' (get, set, rm, ls, log)`);
   const data = prepareDataDir(dataOption(values));
-  const user = pickUser(new UserDirectory(data.secrets), stringOption(values, 'user'));
+  const user = pickUser('store', new UserDirectory(data.secrets), stringOption(values, 'user'));
   const store = Store.open(path.join(data.store, `${user}.git`));
   const branch = store.branch(stringOption(values, 'branch') ?? 'main');
   try {

@@ -27,3 +27,4 @@ export type { Durability } from './pipeline.js';
 export type { ObjectId, Signature } from './objects.js';
 export { splitPath, MAX_PATH_BYTES } from './paths.js';
 export * from './merge-types/index.js';
+export { defaultMergeTypes } from './default-types.js';

@@ -7,7 +7,8 @@ import { StoreError } from './errors.js';
 import { diffTrees, type Change } from './diff.js';
 import { walkCommits } from './graph.js';
 import { planMerge, type Conflict } from './merge.js';
-import { MergeRegistry } from './merge-types/index.js';
+import { defaultMergeTypes } from './default-types.js';
+import type { MergeRegistry } from './merge-types/index.js';
 import { encodeTag, hashObject, type ObjectId, type Signature } from './objects.js';
 import { ObjectDatabase } from './odb.js';
 import { isUnder, joinPath, splitPath } from './paths.js';
@@ -36,7 +37,7 @@ export interface StoreOptions {
   cacheBytes?: number;
   /** Who commits when a write does not say. */
   identity?: Identity;
-  /** Content types for merges; the default registry merges everything as opaque values. */
+  /** Content types for merges; default: by extension (defaultMergeTypes), else opaque. */
   mergeTypes?: MergeRegistry;
 }
 
@@ -115,7 +116,7 @@ export class Store {
     this.durability = options.durability ?? 'full';
     this.odb = new ObjectDatabase(gitDir, options.cacheBytes === undefined ? {} : { cacheBytes: options.cacheBytes });
     this.refs = new RefStore(gitDir);
-    this.mergeTypes = options.mergeTypes ?? new MergeRegistry();
+    this.mergeTypes = options.mergeTypes ?? defaultMergeTypes();
     this.identity = options.identity ?? DEFAULT_IDENTITY;
     this.pipeline = new CommitPipeline(this.odb, this.refs, this.durability, (u) => this.notify(u), () =>
       signature(this.identity, new Date()),
