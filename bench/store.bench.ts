@@ -2,6 +2,7 @@
  * The versioned store against isomorphic-git and the git CLI, same machine, same run:
  *   - commits/s, one key per commit: the store with full durability (every commit fsynced)
  *     vs isomorphic-git (writeBlob/writeTree/writeCommit/writeRef; it never fsyncs);
+ *   - the same without fsync on both sides (isomorphic-git never fsyncs);
  *   - commits/s with 8 concurrent writers: the store's group commit;
  *   - writes/s in batched transactions of 1,000 keys: the store (durable) vs git fast-import
  *     (one process per batch, the batched reference) vs isomorphic-git;
@@ -121,6 +122,8 @@ const bench: Bench = {
     const iso = new IsoGitWriter();
 
     const concurrent = Store.open(tempRepo('concurrent'), { durability: 'full' }).branch();
+    // Like for like with isomorphic-git, which never fsyncs: the store without fsync either.
+    const unsynced = Store.open(tempRepo('unsynced'), { durability: 'none' }).branch();
 
     const batchStore = Store.open(tempRepo('batch'), { durability: 'full' }).branch();
     const fastImportRepo = tempRepo('fastimport');
@@ -153,6 +156,8 @@ const bench: Bench = {
     return [
       { case: 'commit, 1 key (durable)', implementation: 'nymote store', unitsPerRun: 1, run: () => durableMain.set(key(), `value ${counter}`) },
       { case: 'commit, 1 key (durable)', implementation: 'isomorphic-git (no fsync)', unitsPerRun: 1, run: () => iso.commit([[key(), `value ${counter}`]]) },
+      { case: 'commit, 1 key (no fsync)', implementation: 'nymote store', unitsPerRun: 1, run: () => unsynced.set(key(), `value ${counter}`) },
+      { case: 'commit, 1 key (no fsync)', implementation: 'isomorphic-git (no fsync)', unitsPerRun: 1, run: () => iso.commit([[key(), `value ${counter}`]]) },
       {
         case: 'commit, 1 key, 8 writers (durable)',
         implementation: 'nymote store',

@@ -3,10 +3,13 @@
  * service in start order, and starts them. Parts that arrive later (store, git, mail, DAV,
  * Signpost, Jitsu, OTA) are registered here.
  */
+import { TokenStore, UserDirectory } from './accounts/index.js';
 import { Shell, ConsoleSocketService, addRuntimeCommands, startSession } from './console/index.js';
-import { HttpService, mountStatusRoutes } from './http/index.js';
+import { SyncService } from './git/index.js';
+import { Authenticator, HttpService, TlsCredentials, createHttpsService, mountApi, mountStatusRoutes } from './http/index.js';
 import { sha1 } from './native.js';
-import { LogSink, Runtime, type RunConfig } from './runtime/index.js';
+import { LogSink, Runtime, type RunConfig, type Service } from './runtime/index.js';
+import { UserStores } from './store/index.js';
 
 export interface System {
   readonly runtime: Runtime;
@@ -24,11 +27,24 @@ export async function startSystem(config: RunConfig, logSink: LogSink): Promise<
   const shell = new Shell();
   addRuntimeCommands(shell, runtime);
 
+  const users = new UserDirectory(config.data.secrets);
+  const auth = new Authenticator({ users, tokens: new TokenStore(config.data.secrets), log: log.child('auth') });
+  const stores = new UserStores(config.data.store);
+  const tls = new TlsCredentials(config.data.secrets, { log: log.child('tls') });
+
   // The console socket goes first: it is also the lock that keeps a second instance off this data.
   runtime.services.add(new ConsoleSocketService(config.data.consoleSocket, shell, log.child('console')));
+  // The stores stop last (services stop in reverse), after everything that writes to them.
+  runtime.services.add(storesService(stores));
+  runtime.services.add(tls);
+  // One router for HTTP and HTTPS.
   const http = new HttpService(config.listen, config.ports.http, log.child('http'));
   mountStatusRoutes(http.router, () => runtime.health());
   runtime.services.add(http);
+  runtime.services.add(createHttpsService(config.listen, config.ports.https, log.child('https'), http.router, tls));
+  // After the servers, so that its event streams are closed first on stop.
+  runtime.services.add(mountApi(http.router, { stores, auth, log: log.child('api') }));
+  runtime.services.add(new SyncService(users, stores, config.data.secrets, log.child('sync')));
 
   await runtime.services.startAll();
 
@@ -53,5 +69,14 @@ export async function startSystem(config: RunConfig, logSink: LogSink): Promise<
       log.info('stopped');
       logSink.close();
     },
+  };
+}
+
+/** The users' stores as a service: nothing to start, and on stop every queued write lands. */
+function storesService(stores: UserStores): Service {
+  return {
+    name: 'store',
+    start: async () => undefined,
+    stop: () => stores.closeAll(),
   };
 }

@@ -10,6 +10,7 @@ import { dataOption, expectPositionals, parse, type OptionSpec, type Parsed } fr
 import { RUN_OPTIONS, runCommand, runUsage } from './run.js';
 import { REMOTE_OPTIONS, REMOTE_USAGE, SYNC_OPTIONS, SYNC_USAGE, remoteCommand, syncCommand } from './remote.js';
 import { STORE_OPTIONS, STORE_USAGE, storeCommand } from './store.js';
+import { TOKEN_OPTIONS, TOKEN_USAGE, tokenCommand } from './token.js';
 import { USER_OPTIONS, USER_USAGE, userCommand } from './user.js';
 
 interface CliCommand {
@@ -31,6 +32,12 @@ const COMMANDS: Record<string, CliCommand> = {
     usage: () => USER_USAGE,
     options: USER_OPTIONS,
     run: userCommand,
+  },
+  token: {
+    summary: 'add, list or revoke bearer tokens for apps',
+    usage: () => TOKEN_USAGE,
+    options: TOKEN_OPTIONS,
+    run: tokenCommand,
   },
   store: {
     summary: 'get, set, remove, list and log values in a user\'s store',

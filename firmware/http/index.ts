@@ -1,5 +1,10 @@
 /** The HTTP(S) server that every web-facing part mounts on: status, later API, git, DAV, UI. */
-export { HttpService, DEFAULT_HTTP_LIMITS, type HttpLimits } from './server.js';
+export { HttpService, DEFAULT_HTTP_LIMITS, type HttpLimits, type HttpServiceOptions, type TlsSource } from './server.js';
 export { Router, type Handler } from './router.js';
 export { sendJson, sendError, sendHtml, escapeHtml } from './respond.js';
 export { mountStatusRoutes } from './status.js';
+export { createHttpsService } from './https.js';
+export { TlsCredentials, type TlsServerOptions } from './tls.js';
+export { Authenticator, type Principal, type GitAuthorizer } from './auth.js';
+export { readBody } from './body.js';
+export { mountApi } from './api/index.js';

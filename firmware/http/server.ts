@@ -3,10 +3,12 @@
  * header and request timeouts, idle keep-alive and requests per connection are all capped.
  */
 import http from 'node:http';
+import https from 'node:https';
 import type { Socket } from 'node:net';
 import { addressOf, describeError, listenTcp, type Logger, type Service } from '../runtime/index.js';
 import { sendError } from './respond.js';
 import { Router } from './router.js';
+import type { TlsServerOptions } from './tls.js';
 
 export interface HttpLimits {
   maxHeaderBytes: number;
@@ -24,21 +26,45 @@ export const DEFAULT_HTTP_LIMITS: HttpLimits = {
   maxRequestsPerSocket: 1000,
 };
 
+/** Where an HTTPS server gets its key and certificate, and hears that they changed (TlsCredentials). */
+export interface TlsSource {
+  serverOptions(): TlsServerOptions;
+  onChange(listener: () => void): () => void;
+}
+
+export interface HttpServiceOptions {
+  /** The service's name (default 'http'). */
+  name?: string;
+  /** The routes to serve; pass another service's router to serve the same on HTTP and HTTPS. */
+  router?: Router;
+  /** Serve HTTPS with these credentials; a changed certificate is taken without a restart. */
+  tls?: TlsSource;
+}
+
 export class HttpService implements Service {
-  readonly name = 'http';
-  readonly router = new Router();
+  readonly name: string;
+  readonly router: Router;
   private readonly server: http.Server;
   private readonly sockets = new Set<Socket>();
+  private readonly tls: TlsSource | undefined;
+  private unsubscribeTls: (() => void) | undefined;
 
   constructor(
     private readonly host: string,
     private readonly port: number,
     private readonly log: Logger,
     limits: HttpLimits = DEFAULT_HTTP_LIMITS,
+    options: HttpServiceOptions = {},
   ) {
-    this.server = http.createServer({ maxHeaderSize: limits.maxHeaderBytes }, (req, res) => {
+    this.name = options.name ?? 'http';
+    this.router = options.router ?? new Router();
+    const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
       void this.handle(req, res);
-    });
+    };
+    this.tls = options.tls;
+    // An HTTPS server gets its key and certificate at start (setSecureContext), not here.
+    const serverOptions = { maxHeaderSize: limits.maxHeaderBytes };
+    this.server = this.tls === undefined ? http.createServer(serverOptions, onRequest) : https.createServer(serverOptions, onRequest);
     this.server.headersTimeout = limits.headersTimeoutMs;
     this.server.requestTimeout = limits.requestTimeoutMs;
     this.server.keepAliveTimeout = limits.keepAliveTimeoutMs;
@@ -56,11 +82,19 @@ export class HttpService implements Service {
   }
 
   async start(): Promise<void> {
+    const tls = this.tls;
+    if (tls !== undefined) {
+      const server = this.server as https.Server;
+      server.setSecureContext(tls.serverOptions());
+      this.unsubscribeTls = tls.onChange(() => server.setSecureContext(tls.serverOptions()));
+    }
     await listenTcp(this.server, this.name, this.host, this.port);
     this.log.info('listening', { addr: addressOf(this.server) });
   }
 
   async stop(): Promise<void> {
+    this.unsubscribeTls?.();
+    this.unsubscribeTls = undefined;
     if (!this.server.listening) return;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();

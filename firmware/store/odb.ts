@@ -39,6 +39,8 @@ export interface ParsedTree {
 export interface OdbOptions {
   /** Bytes of raw objects kept in memory; parsed trees and commits take about as much again. */
   cacheBytes?: number;
+  /** fsync background work (roll-ups) too; false only for stores that never fsync. */
+  durable?: boolean;
 }
 
 /** Fewer packs than this are not worth rolling up (a lookup tries each pack's index). */
@@ -62,8 +64,11 @@ export class ObjectDatabase {
   /** Objects made in memory (merges) that views must read before they are written. */
   private readonly staged = new Map<ObjectId, RawObject>();
 
+  private readonly durable: boolean;
+
   constructor(gitDir: string, options: OdbOptions = {}) {
     this.objectsDir = path.join(gitDir, 'objects');
+    this.durable = options.durable ?? true;
     const bytes = options.cacheBytes ?? 32 * 1024 * 1024;
     this.raw = new ByteLru(bytes, (o) => o.content.length + 64);
     this.trees = new ByteLru(bytes / 2, (t) => 64 + t.entries.length * 120);
@@ -263,7 +268,7 @@ export class ObjectDatabase {
     const packFiles = this.rollUpCandidates();
     if (packFiles.length === 0) return;
     // No delta search: a roll-up must be cheap; gc() is the place for finding deltas.
-    await repack(this.objectsDir, { packFiles, listLoose: () => [], readLoose: () => undefined, deltas: false, compressionLevel: 1 });
+    await repack(this.objectsDir, { packFiles, listLoose: () => [], readLoose: () => undefined, deltas: false, durable: this.durable });
     this.packDirStamp = '';
     this.refreshPacks();
   }

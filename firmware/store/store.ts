@@ -114,7 +114,10 @@ export class Store {
     options: StoreOptions,
   ) {
     this.durability = options.durability ?? 'full';
-    this.odb = new ObjectDatabase(gitDir, options.cacheBytes === undefined ? {} : { cacheBytes: options.cacheBytes });
+    this.odb = new ObjectDatabase(gitDir, {
+      durable: this.durability !== 'none',
+      ...(options.cacheBytes === undefined ? {} : { cacheBytes: options.cacheBytes }),
+    });
     this.refs = new RefStore(gitDir);
     this.mergeTypes = options.mergeTypes ?? defaultMergeTypes();
     this.identity = options.identity ?? DEFAULT_IDENTITY;

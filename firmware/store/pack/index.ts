@@ -10,6 +10,7 @@ export {
   type ResolveExternal,
   type StoredEntry,
   type StoredHeader,
+  type StoredRef,
 } from './reader.js';
 export { repack, type RepackOptions, type RepackStats } from './repack.js';
 export {
@@ -25,3 +26,6 @@ export {
   type WrittenPack,
 } from './writer.js';
 export { encodePackIndex } from './idx.js';
+export { encodePackSteps } from './writer.js';
+export { PackStreamCheck, type PackStreamLimits } from './stream-check.js';
+export { indexPackFixingThin, type CompletedPack } from './thin.js';

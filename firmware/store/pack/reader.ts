@@ -3,7 +3,7 @@
  * bytes are read at offsets on a kept descriptor. Each entry's compressed extent is known
  * from the sorted offsets, so inflation is bounded both ways, and every object returned is
  * hashed against the id asked for: a damaged pack yields ECORRUPT, never wrong data.
- * storedEntry() hands out an entry's bytes as stored, for copying into another pack.
+ * storedEntry() and storedEntries() hand out entries as stored, for copying into another pack.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -66,11 +66,18 @@ export interface StoredEntry extends StoredHeader {
   crc32: number;
 }
 
+/** An entry met by a scan: its id and header now, its bytes when read() is called. */
+export interface StoredRef extends StoredHeader {
+  id: ObjectId;
+  read(): StoredEntry;
+}
+
 /** Entries up to this size are read with their header in one system call. */
 const ONE_READ_BYTES = 64 * 1024;
 /** What info() reads of an entry: its header and enough zlib data for a delta's sizes. */
 const PEEK_BYTES = MAX_ENTRY_HEADER_BYTES + 512;
 const VERIFY_CHUNK_BYTES = 1024 * 1024;
+const READ_AHEAD_BYTES = 256 * 1024;
 
 interface Entry {
   header: EntryHeader;
@@ -100,6 +107,9 @@ export class PackReader {
   private readonly name: string;
   /** Type code of the object each entry resolves to, by offset rank (0: not known yet). */
   private readonly resolvedTypes: Uint8Array;
+  /** The block read ahead for stored reads, and the rank of the last entry they read. */
+  private readAhead: { offset: number; bytes: Buffer } | undefined;
+  private lastStoredRank = -1;
 
   private constructor(packFile: string, fd: number, packSize: number, index: PackIndex, options: PackReaderOptions) {
     this.packFile = packFile;
@@ -212,31 +222,32 @@ export class PackReader {
     const offset = this.offsetOf(id);
     if (offset === undefined) return undefined;
     const where = this.where(offset, id);
-    const end = this.extentEnd(this.rankOf(offset, where));
-    const header = parseEntryHeader(this.readBytes(offset, Math.min(MAX_ENTRY_HEADER_BYTES, end - offset)), offset, where);
-    return this.storedHeaderOf(header, where);
+    return this.storedHeaderAt(this.rankOf(offset, where), where);
   }
 
   /**
    * The entry of `id` byte for byte, for copying into another pack without inflating it (git's
-   * pack reuse). Like git before it reuses an entry, checks the CRC32 the index recorded when
-   * the entry was written: a damaged entry is ECORRUPT naming `id`, never copied.
+   * pack reuse); undefined if absent. Like git before it reuses an entry, checks the CRC32 the
+   * index recorded when the entry was written: a damaged entry is ECORRUPT naming `id`.
    */
   storedEntry(id: ObjectId): StoredEntry | undefined {
     const position = this.positionOf(id);
     if (position < 0) return undefined;
     const offset = this.index.offsetAt(position);
-    const where = this.where(offset, id);
-    const length = this.extentEnd(this.rankOf(offset, where)) - offset;
-    const head = this.readBytes(offset, length <= ONE_READ_BYTES ? length : MAX_ENTRY_HEADER_BYTES);
-    const header = parseEntryHeader(head, offset, where);
-    const dataStart = header.dataOffset - offset;
-    // No zlib stream is longer than this: a longer extent is damage, not gigabytes to read.
-    if (length - dataStart > compressedBound(header.size)) throw corrupt(`${where}: entry is longer than its data can be`);
-    const bytes = head.length === length ? head : this.readBytes(offset, length);
-    const crc32 = zlib.crc32(bytes);
-    if (crc32 !== this.index.crc32At(position)) throw corrupt(`${this.name}: object ${id} fails its CRC32 check`);
-    return { ...this.storedHeaderOf(header, where), bytes, dataStart, crc32 };
+    return this.storedEntryAt(position, this.rankOf(offset, this.where(offset, id)), id);
+  }
+
+  /**
+   * Every entry in pack order, with its header as stored and its bytes (storedEntry) read when
+   * asked for: how repack copies packs. Scanned in this order, a pack is read a block at a time.
+   */
+  *storedEntries(): IterableIterator<StoredRef> {
+    for (let rank = 0; rank < this.objectCount; rank++) {
+      const position = this.index.positionsByOffset[rank]!;
+      const id = this.index.idAt(position);
+      const { typeCode, size, baseId } = this.storedHeaderAt(rank, this.where(this.index.sortedOffsets[rank]!, id));
+      yield { id, typeCode, size, baseId, read: () => this.storedEntryAt(position, rank, id) };
+    }
   }
 
   /**
@@ -272,6 +283,7 @@ export class PackReader {
     fs.closeSync(this.fd);
     this.fd = -1;
     this.cache.clear();
+    this.readAhead = undefined;
   }
 
   // ---- internals -------------------------------------------------------------------------
@@ -320,15 +332,41 @@ export class PackReader {
     return base;
   }
 
-  private storedHeaderOf(header: EntryHeader, where: string): StoredHeader {
+  private storedHeaderAt(rank: number, where: string): StoredHeader {
+    const offset = this.index.sortedOffsets[rank]!;
+    const head = this.readStored(offset, Math.min(MAX_ENTRY_HEADER_BYTES, this.extentEnd(rank) - offset), rank);
+    const header = parseEntryHeader(head, offset, where);
     const stored: StoredHeader = { typeCode: header.typeCode, size: header.size };
-    if (header.typeCode === REF_DELTA) stored.baseId = header.baseId!;
-    if (header.typeCode === OFS_DELTA) {
-      const rank = this.index.rankOfOffset(header.baseOffset!);
-      if (rank < 0) throw corrupt(`${where}: delta base offset ${header.baseOffset} is not an object`);
-      stored.baseId = this.index.idAt(this.index.positionsByOffset[rank]!);
-    }
+    const baseId = this.storedBaseOf(header, where);
+    if (baseId !== undefined) stored.baseId = baseId;
     return stored;
+  }
+
+  private storedEntryAt(position: number, rank: number, id: ObjectId): StoredEntry {
+    const offset = this.index.sortedOffsets[rank]!;
+    const where = this.where(offset, id);
+    const length = this.extentEnd(rank) - offset;
+    const head = this.readStored(offset, length <= ONE_READ_BYTES ? length : MAX_ENTRY_HEADER_BYTES, rank);
+    const header = parseEntryHeader(head, offset, where);
+    const dataStart = header.dataOffset - offset;
+    // No zlib stream is longer than this: a longer extent is damage, not gigabytes to read.
+    if (length - dataStart > compressedBound(header.size)) throw corrupt(`${where}: entry is longer than its data can be`);
+    const bytes = head.length === length ? head : this.readStored(offset, length, rank);
+    const crc32 = zlib.crc32(bytes);
+    if (crc32 !== this.index.crc32At(position)) throw corrupt(`${this.name}: object ${id} fails its CRC32 check`);
+    const entry: StoredEntry = { typeCode: header.typeCode, size: header.size, bytes, dataStart, crc32 };
+    const baseId = this.storedBaseOf(header, where);
+    if (baseId !== undefined) entry.baseId = baseId;
+    return entry;
+  }
+
+  /** A delta's base by id, an OFS_DELTA's looked up by offset in the index. */
+  private storedBaseOf(header: EntryHeader, where: string): ObjectId | undefined {
+    if (header.typeCode === REF_DELTA) return header.baseId!;
+    if (header.typeCode !== OFS_DELTA) return undefined;
+    const rank = this.index.rankOfOffset(header.baseOffset!);
+    if (rank < 0) throw corrupt(`${where}: delta base offset ${header.baseOffset} is not an object`);
+    return this.index.idAt(this.index.positionsByOffset[rank]!);
   }
 
   private external(baseId: ObjectId, id: ObjectId, resolveExternal: ResolveExternal | undefined): RawObject {
@@ -396,6 +434,26 @@ export class PackReader {
     const sizes = parseDeltaHeader(head, where) ?? parseDeltaHeader(this.inflateEntry(this.readEntry(offset, end, where), where), where);
     if (sizes === undefined) throw corrupt(`${where}: delta header is truncated`);
     return sizes.resultSize;
+  }
+
+  /**
+   * Bytes of the entry at `rank` for the stored reads. Asked for in pack order, they are
+   * read a block at a time (a repack copies whole packs; one system call per small entry would
+   * cost more than the copy); asked for out of order, exactly what is asked, and the block is
+   * let go (a long-lived reader read at random holds none).
+   */
+  private readStored(offset: number, length: number, rank: number): Buffer {
+    const inOrder = rank === this.lastStoredRank || rank === this.lastStoredRank + 1;
+    this.lastStoredRank = rank;
+    const ahead = this.readAhead;
+    if (ahead !== undefined && offset >= ahead.offset && offset + length <= ahead.offset + ahead.bytes.length) {
+      return ahead.bytes.subarray(offset - ahead.offset, offset - ahead.offset + length);
+    }
+    this.readAhead = undefined;
+    if (!inOrder || length >= READ_AHEAD_BYTES) return this.readBytes(offset, length);
+    const block = this.readBytes(offset, Math.min(READ_AHEAD_BYTES, this.packSize - PACK_TRAILER_BYTES - offset));
+    this.readAhead = { offset, bytes: block };
+    return block.subarray(0, length);
   }
 
   private readBytes(offset: number, length: number): Buffer {

@@ -4,17 +4,17 @@
  * all history stays, and an object written by someone else during the repack is not in our
  * snapshot, hence not deleted. Loose objects are read through callbacks (the object database
  * owns that format). Packed objects are copied as stored wherever the writer keeps their
- * stored form, so a repack without a delta search only copies bytes (and checks CRC32s).
+ * stored form, so a repack without a delta search copies bytes and checks CRC32s, no more.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 
 import { StoreError } from '../errors.js';
 import { loosePath } from '../loose.js';
-import { decodeCommit, decodeTree, type ObjectId, type RawObject } from '../objects.js';
+import { decodeCommit, decodeTree, type ObjectId, type ObjectType, type RawObject } from '../objects.js';
 import { objectTypeOfCode } from './format.js';
-import { PackReader, type PackReaderOptions, type ResolveExternal } from './reader.js';
-import { pacer, writePackFromAsync, type PackSourceEntry, type WritePackOptions } from './writer.js';
+import { PackReader, type ObjectInfo, type PackReaderOptions, type ResolveExternal, type StoredRef } from './reader.js';
+import { pacer, writePackFromAsync, type PackSourceEntry, type StoredSource, type WritePackOptions } from './writer.js';
 
 export interface RepackOptions extends WritePackOptions {
   listLoose(): Iterable<ObjectId>;
@@ -60,13 +60,16 @@ function existingPacks(packDir: string): string[] {
     .map((name) => path.join(packDir, name));
 }
 
-function removePack(packFile: string): void {
+/** Deletes a pack and those of its companions listed in `present` (the pack directory's names). */
+function removePack(packFile: string, present: ReadonlySet<string>): void {
   const base = packFile.slice(0, -'.pack'.length);
-  for (const suffix of ['.idx', ...PACK_COMPANIONS]) unlinkIfPresent(`${base}${suffix}`);
+  for (const suffix of ['.idx', ...PACK_COMPANIONS]) {
+    if (present.has(path.basename(base + suffix))) unlinkIfPresent(base + suffix);
+  }
   unlinkIfPresent(packFile);
 }
 
-/** One unlink (rmSync's force costs an lstat first; a roll-up removes dozens of files). */
+/** One unlink (rmSync costs an lstat first, and a roll-up deletes dozens of files). */
 function unlinkIfPresent(file: string): void {
   try {
     fs.unlinkSync(file);
@@ -78,19 +81,42 @@ function unlinkIfPresent(file: string): void {
 /**
  * A packed object as a writer source: the writer copies its stored entry where it can, and
  * loads it (inflated and checked against its id) where it cannot. A whole entry's header
- * gives its type and size; a delta's come from info(), which reads a little of the chain.
+ * gives its type and size; a delta's need info(), a walk down its chain and an inflation, so
+ * they are looked up only if the writer asks, which it does not to copy the delta.
  */
-function packedSource(reader: PackReader, id: ObjectId, resolveExternal: ResolveExternal): PackSourceEntry {
-  const stored = reader.storedHeader(id)!;
-  const type = objectTypeOfCode(stored.typeCode);
-  const info = type === undefined ? reader.info(id, resolveExternal)! : { type, size: stored.size };
-  return {
-    id,
-    type: info.type,
-    size: info.size,
-    load: () => reader.read(id, resolveExternal)!.content,
-    stored: { deltaBase: stored.baseId, read: () => reader.storedEntry(id)! },
-  };
+class PackedSource implements PackSourceEntry {
+  readonly id: ObjectId;
+  readonly stored: StoredSource;
+  nameHint?: string;
+  private info: ObjectInfo | undefined;
+
+  constructor(
+    private readonly reader: PackReader,
+    entry: StoredRef,
+    private readonly resolveExternal: ResolveExternal,
+  ) {
+    this.id = entry.id;
+    this.stored = { deltaBase: entry.baseId, read: entry.read };
+    const type = objectTypeOfCode(entry.typeCode);
+    if (type !== undefined) this.info = { type, size: entry.size };
+  }
+
+  get type(): ObjectType {
+    return this.objectInfo().type;
+  }
+
+  get size(): number {
+    return this.objectInfo().size;
+  }
+
+  load(): Buffer {
+    return this.reader.read(this.id, this.resolveExternal)!.content;
+  }
+
+  private objectInfo(): ObjectInfo {
+    this.info ??= this.reader.info(this.id, this.resolveExternal)!;
+    return this.info;
+  }
 }
 
 export async function repack(objectsDir: string, options: RepackOptions): Promise<RepackStats> {
@@ -98,25 +124,23 @@ export async function repack(objectsDir: string, options: RepackOptions): Promis
   fs.mkdirSync(packDir, { recursive: true });
   const oldPackFiles = options.packFiles ?? existingPacks(packDir);
   const readers: PackReader[] = [];
-  const T0 = process.hrtime.bigint(); const lap = (l: string) => ((globalThis as any).LAPS ??= {}, (globalThis as any).LAPS[l] = ((globalThis as any).LAPS[l] ?? 0) + Number(process.hrtime.bigint() - T0) / 1e6);
   const pause = pacer();
   try {
     for (const file of oldPackFiles) readers.push(PackReader.open(file, options.reader));
     // Bases outside a pack: loose, or one level into the other packs (no recursion, so
     // packs that point at each other cannot loop).
-    lap('open');
     const resolveExternal: ResolveExternal = (id) =>
       options.readLoose(id) ?? readers.find((reader) => reader.has(id))?.read(id);
 
     const sources = new Map<ObjectId, PackSourceEntry>();
     for (const reader of readers) {
-      for (const id of reader.ids()) {
-        if (sources.has(id)) continue;
-        await pause();
-        sources.set(id, packedSource(reader, id, resolveExternal));
+      for (const entry of reader.storedEntries()) {
+        if (sources.has(entry.id)) continue;
+        const turn = pause();
+        if (turn) await turn;
+        sources.set(entry.id, new PackedSource(reader, entry, resolveExternal));
       }
     }
-    lap('sources');
     const looseIds = [...options.listLoose()];
     for (const id of looseIds) {
       if (sources.has(id)) continue;
@@ -136,18 +160,17 @@ export async function repack(objectsDir: string, options: RepackOptions): Promis
       });
     }
     if (sources.size === 0) return { objects: 0, packBytes: 0, deltas: 0, removedLoose: 0, removedPacks: 0 };
-    // Without a delta search the order changes nothing, so it is not worth inflating history for.
+    // Without a delta search the order only decides how fast the copy reads: keep pack order.
     const ordered = options.deltas === false ? [...sources.values()] : await historyOrder(sources, pause);
     const written = await writePackFromAsync(packDir, ordered, options);
-    lap('write');
     for (const reader of readers) reader.close();
     let removedPacks = 0;
+    const present = new Set(fs.readdirSync(packDir));
     for (const file of oldPackFiles) {
       if (file === written.packFile) continue;
-      removePack(file);
+      removePack(file, present);
       removedPacks++;
     }
-    lap('remove');
     const removeLoose = options.removeLoose ?? ((id: ObjectId) => fs.rmSync(loosePath(objectsDir, id), { force: true }));
     let removedLoose = 0;
     for (const id of looseIds) {
@@ -175,7 +198,7 @@ export async function repack(objectsDir: string, options: RepackOptions): Promis
  * side by side in the delta window, as in git. Objects no commit reaches keep their place
  * at the end.
  */
-async function historyOrder(sources: Map<ObjectId, PackSourceEntry>, pause: () => Promise<void>): Promise<PackSourceEntry[]> {
+async function historyOrder(sources: Map<ObjectId, PackSourceEntry>, pause: () => Promise<void> | undefined): Promise<PackSourceEntry[]> {
   const commits: { source: PackSourceEntry; time: number; tree: ObjectId | undefined }[] = [];
   for (const source of sources.values()) {
     if (source.type !== 'commit') continue;

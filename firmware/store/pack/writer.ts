@@ -2,7 +2,8 @@
  * Writes packfiles git accepts: objects sorted the way git's delta search sorts them (type,
  * name hash, size descending, then input order — give objects newest first, as rev-list
  * does), each tried as a delta against the previous `window` objects of its type, stored as
- * OFS_DELTA when that is clearly smaller. Output streams to a temp
+ * OFS_DELTA when that is clearly smaller; entries stored in other packs are copied as they
+ * are wherever the writer keeps their stored form. Output streams to a temp
  * file; the pack and then its .idx are renamed into place (a reader that finds the .idx
  * always finds the pack).
  */
@@ -38,7 +39,7 @@ export interface PackSourceEntry {
   stored?: StoredSource;
 }
 
-/** A source's entry in an existing pack (see PackReader.storedHeader and storedEntry). */
+/** A source's entry in an existing pack (see PackReader.storedHeader, storedEntry, storedEntries). */
 export interface StoredSource {
   /** The base, when stored as a delta; the delta is reused only if its base is packed too. */
   deltaBase?: ObjectId;
@@ -129,18 +130,8 @@ export function* encodePackSteps(
   const windowSize = Math.max(0, options.window ?? DEFAULT_WINDOW);
   const maxDepth = Math.max(0, options.depth ?? DEFAULT_DEPTH);
   const level = options.compressionLevel ?? zlib.constants.Z_DEFAULT_COMPRESSION;
-  const hashes = sources.map((source) => packNameHash(source.nameHint));
-  const order = sources.map((_, i) => i);
-  order.sort((a, b) => {
-    const x = sources[a]!;
-    const y = sources[b]!;
-    return (
-      TYPE_RANK[x.type] - TYPE_RANK[y.type] ||
-      hashes[b]! - hashes[a]! ||
-      y.size - x.size ||
-      a - b
-    );
-  });
+  // The delta search's order; without one, the caller's (a repack's is pack order, the fastest to copy in).
+  const order = useDeltas ? deltaSearchOrder(sources) : sources.map((_, i) => i);
 
   const trailer = createHash('sha1');
   let packBytes = 0;
@@ -192,14 +183,8 @@ export function* encodePackSteps(
     offsets[i] = offset;
     const base = reuseBases[i]!;
     if (base >= 0 && depths[base]! < maxDepth) {
-      const stored = readStored(source);
-      const header = Buffer.concat([encodeEntryHeader(OFS_DELTA, stored.size), encodeOffsetDistance(offset - offsets[base]!)]);
-      const data = stored.bytes.subarray(stored.dataStart);
-      emit(header);
-      emit(data);
-      entries.push({ id: source.id, offset, crc32: zlib.crc32(data, zlib.crc32(header)) });
+      copyDelta(source, offsets[base]!);
       depths[i] = depths[base]! + 1;
-      deltaCount++;
       return;
     }
     const storedWhole = source.stored?.deltaBase === undefined ? source.stored : undefined;
@@ -226,7 +211,7 @@ export function* encodePackSteps(
       return;
     }
     const header = best
-      ? Buffer.concat([encodeEntryHeader(OFS_DELTA, best.delta.length), encodeOffsetDistance(offset - best.base.offset)])
+      ? ofsDeltaHeader(best.delta.length, offset - best.base.offset)
       : encodeEntryHeader(PACK_TYPE_CODES[source.type], content.length);
     const compressed = zlib.deflateSync(best ? best.delta : content, { level });
     emit(header);
@@ -242,6 +227,16 @@ export function* encodePackSteps(
     entries.push({ id: source.id, offset: packBytes, crc32: stored.crc32 });
     emit(stored.bytes);
   };
+  // The stored delta data as it is, behind a new header: an OFS_DELTA on the base's new place.
+  const copyDelta = (source: PackSourceEntry, baseOffset: number): void => {
+    const stored = readStored(source);
+    const header = ofsDeltaHeader(stored.size, packBytes - baseOffset);
+    const data = stored.bytes.subarray(stored.dataStart);
+    entries.push({ id: source.id, offset: packBytes, crc32: zlib.crc32(data, zlib.crc32(header)) });
+    emit(header);
+    emit(data);
+    deltaCount++;
+  };
 
   for (const i of order) {
     if (offsets[i]! >= 0) continue;
@@ -255,6 +250,21 @@ export function* encodePackSteps(
   sink(checksum);
   packBytes += checksum.length;
   return { checksum, entries, deltaCount, packBytes };
+}
+
+function ofsDeltaHeader(deltaSize: number, distance: number): Buffer {
+  return Buffer.concat([encodeEntryHeader(OFS_DELTA, deltaSize), encodeOffsetDistance(distance)]);
+}
+
+/** git's: by type, then name hash, then size descending, then input order. */
+function deltaSearchOrder(sources: readonly PackSourceEntry[]): number[] {
+  const hashes = sources.map((source) => packNameHash(source.nameHint));
+  const order = sources.map((_, i) => i);
+  return order.sort((a, b) => {
+    const x = sources[a]!;
+    const y = sources[b]!;
+    return TYPE_RANK[x.type] - TYPE_RANK[y.type] || hashes[b]! - hashes[a]! || y.size - x.size || a - b;
+  });
 }
 
 /** The stored entry of `source`, which must be the object the source describes. */
@@ -403,13 +413,18 @@ function runSync<T>(steps: Generator<void, T>): T {
   }
 }
 
-/** A function that gives the event loop a turn once a slice of work has taken `sliceMs`. */
-export function pacer(sliceMs = 10): () => Promise<void> {
+/**
+ * A function that, once a slice of work has taken `sliceMs`, returns a promise that gives the
+ * event loop a turn; before that, undefined. Loops that do little per object await it only
+ * when it is due: an await per object costs more than copying a small one.
+ */
+export function pacer(sliceMs = 10): () => Promise<void> | undefined {
   let sliceStart = Date.now();
-  return async () => {
-    if (Date.now() - sliceStart < sliceMs) return;
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    sliceStart = Date.now();
+  return () => {
+    if (Date.now() - sliceStart < sliceMs) return undefined;
+    return new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      sliceStart = Date.now();
+    });
   };
 }
 
@@ -419,6 +434,7 @@ async function runAsync<T>(steps: Generator<void, T>): Promise<T> {
   for (;;) {
     const step = steps.next();
     if (step.done) return step.value;
-    await pause();
+    const turn = pause();
+    if (turn) await turn;
   }
 }
