@@ -185,7 +185,8 @@ static napi_value hash_objects(napi_env env, napi_callback_info info) {
   return result;
 }
 
-static void free_object_hasher(napi_env env, void *data, void *hint) {
+/* Finalizer for memory handed to N-API (hasher handles, the addon's state). */
+static void free_finalized(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
   free(data);
@@ -224,7 +225,7 @@ static napi_value create_hasher(napi_env env, napi_callback_info info) {
   sha1_update(&hasher->ctx, header, header_length);
 
   napi_value handle;
-  if (napi_create_external(env, hasher, free_object_hasher, NULL, &handle) != napi_ok) {
+  if (napi_create_external(env, hasher, free_finalized, NULL, &handle) != napi_ok) {
     free(hasher);
     napi_throw_error(env, "ERR_SHA1_NAPI", "could not create the hasher handle");
     return NULL;
@@ -350,12 +351,6 @@ static napi_value set_backend(napi_env env, napi_callback_info info) {
   return undefined;
 }
 
-static void free_state(napi_env env, void *data, void *hint) {
-  (void)env;
-  (void)hint;
-  free(data);
-}
-
 static napi_value init(napi_env env, napi_value exports) {
   addon_state *state = calloc(1, sizeof *state);
   if (state == NULL) {
@@ -367,7 +362,7 @@ static napi_value init(napi_env env, napi_value exports) {
   const char *force_portable = getenv("NYMOTE_SHA1_PORTABLE");
   bool portable = force_portable != NULL && strcmp(force_portable, "1") == 0;
   state->backend = !portable && sha1_openssl_available() ? SHA1_BACKEND_OPENSSL : SHA1_BACKEND_PORTABLE;
-  if (napi_set_instance_data(env, state, free_state, NULL) != napi_ok) {
+  if (napi_set_instance_data(env, state, free_finalized, NULL) != napi_ok) {
     free(state);
     napi_throw_error(env, "ERR_SHA1_NAPI", "could not set instance data");
     return NULL;
