@@ -5,7 +5,7 @@
  */
 import { TokenStore, UserDirectory } from './accounts/index.js';
 import { Shell, ConsoleSocketService, addRuntimeCommands, startSession } from './console/index.js';
-import { SyncService } from './git/index.js';
+import { SyncService, mountGit } from './git/index.js';
 import { Authenticator, HttpService, TlsCredentials, createHttpsService, mountApi, mountStatusRoutes } from './http/index.js';
 import { sha1 } from './native.js';
 import { LogSink, Runtime, type RunConfig, type Service } from './runtime/index.js';
@@ -42,6 +42,7 @@ export async function startSystem(config: RunConfig, logSink: LogSink): Promise<
   mountStatusRoutes(http.router, () => runtime.health());
   runtime.services.add(http);
   runtime.services.add(createHttpsService(config.listen, config.ports.https, log.child('https'), http.router, tls));
+  mountGit(http.router, { stores, authorize: auth.gitAuthorizer(), log: log.child('git') });
   // After the servers, so that its event streams are closed first on stop.
   runtime.services.add(mountApi(http.router, { stores, auth, log: log.child('api') }));
   runtime.services.add(new SyncService(users, stores, config.data.secrets, log.child('sync')));
