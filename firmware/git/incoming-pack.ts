@@ -6,13 +6,12 @@
  * pack before index, so no reader ever sees part of it. Until installed, and whenever it is
  * discarded, it is invisible; discard() removes every file it made.
  */
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
 import { fsyncDirectory } from '../runtime/index.js';
 import type { ObjectId, Store } from '../store/index.js';
-import { PackReader, PackStreamCheck, indexPackFixingThin, type PackStreamLimits } from '../store/pack/index.js';
+import { PackReader, PackStreamCheck, indexPackFixingThin, temporaryName, type PackStreamLimits } from '../store/pack/index.js';
 
 export interface IncomingPackLimits extends PackStreamLimits {
   /** Longest delta chain indexing follows before it calls the pack corrupt. */
@@ -37,7 +36,7 @@ export class IncomingPack {
     private readonly limits: IncomingPackLimits,
   ) {
     this.packDir = path.join(store.gitDir, 'objects', 'pack');
-    this.tempPack = path.join(this.packDir, `tmp_push_${randomBytes(8).toString('hex')}.pack`);
+    this.tempPack = path.join(this.packDir, temporaryName('push', '.pack'));
     this.check = new PackStreamCheck(limits);
   }
 

@@ -13,11 +13,19 @@ import type { ObjectId, Store } from '../store/index.js';
 import { PackReader, encodePackSteps, type PackSourceEntry, type WritePackOptions } from '../store/pack/index.js';
 import { GitRequestError } from './errors.js';
 import type { PlannedObject } from './object-walk.js';
+import { reusePackSteps, type ReuseOptions } from './pack-reuse.js';
+import type { Closure, PackWalk } from './pack-walk.js';
 import { BAND_DATA, BAND_ERROR, BAND_PROGRESS, FLUSH_PKT, sideBand } from './pkt-line.js';
 
 type Odb = Store['odb'];
 
 // ---- the store's packs, for copying entries as stored ------------------------------------
+
+/**
+ * The delta base cache of each reader here: a walk reads a delta chain from one end to the
+ * other, so a few megabytes hold what it needs; more is memory a board does not have.
+ */
+const DELTA_BASE_CACHE_BYTES = 4 * 1024 * 1024;
 
 interface OpenPack {
   reader: PackReader;
@@ -27,20 +35,46 @@ interface OpenPack {
 
 /**
  * Readers of one repository's packs, shared by concurrent fetches. A pack removed by a gc is
- * closed once the last fetch using it has finished (its open descriptor keeps it readable).
+ * closed once the last fetch using it has finished (its open descriptor keeps it readable);
+ * all of them are once the store closes. Between fetches the readers keep only their indexes.
  */
 export class PackSet {
   private readonly packs = new Map<string, OpenPack>();
+  /** What the last big clone sent (see pack-walk.ts), while its packs are all here. */
+  private closure: Closure | undefined;
+  private closed = false;
 
   constructor(private readonly packDir: string) {}
+
+  /** How many packs are open (for tests: descriptors must not pile up). */
+  get openPacks(): number {
+    return this.packs.size;
+  }
+
+  /** Closes every pack no fetch is using; the others close when their fetches end. */
+  close(): void {
+    this.closed = true;
+    this.closure = undefined;
+    for (const pack of this.packs.values()) {
+      pack.gone = true;
+      this.closeIfUnused(pack);
+    }
+    this.packs.clear();
+  }
 
   /** The packs as they are now, held open until `release`. */
   acquire(): PackLease {
     this.refresh();
-    const held = [...this.packs.values()].filter((pack) => !pack.gone);
+    const held = [...this.packs.values()].filter((pack) => !pack.gone || this.closed);
     for (const pack of held) pack.users++;
+    if (this.closed) this.packs.clear();
     let released = false;
     return {
+      readers: held.map((pack) => pack.reader),
+      closure: () => this.closure,
+      keepClosure: (closure) => {
+        this.closure = closure;
+      },
       find: (id) => held.find((pack) => pack.reader.has(id))?.reader,
       locate: (id) => {
         for (let rank = 0; rank < held.length; rank++) {
@@ -71,6 +105,7 @@ export class PackSet {
     const present = new Set(names.filter((name) => /^pack-[0-9a-f]{40}\.idx$/.test(name)).map((name) => path.join(this.packDir, name.replace(/\.idx$/, '.pack'))));
     for (const [file, pack] of this.packs) {
       if (present.has(file)) continue;
+      if (this.closure?.readers.includes(pack.reader)) this.closure = undefined;
       pack.gone = true;
       this.packs.delete(file);
       this.closeIfUnused(pack);
@@ -78,7 +113,8 @@ export class PackSet {
     for (const file of present) {
       if (this.packs.has(file)) continue;
       try {
-        this.packs.set(file, { reader: PackReader.open(file), users: 0, gone: false });
+        // A closed set serves a late request with packs that close when it is done.
+        this.packs.set(file, { reader: PackReader.open(file, { deltaBaseCacheBytes: DELTA_BASE_CACHE_BYTES }), users: 0, gone: this.closed });
       } catch (error) {
         // Removed between the listing and the open (a gc): its objects are in another pack.
         if (fs.existsSync(file)) throw error;
@@ -87,11 +123,19 @@ export class PackSet {
   }
 
   private closeIfUnused(pack: OpenPack): void {
-    if (pack.gone && pack.users === 0) pack.reader.close();
+    if (pack.users > 0) return;
+    if (pack.gone) pack.reader.close();
+    // Idle: let go of cached delta bases and read-ahead (a clone's would stay in memory).
+    else pack.reader.trim();
   }
 }
 
 export interface PackLease {
+  /** The leased packs, newest listing order. */
+  readers: readonly PackReader[];
+  /** What an earlier clone sent, to start the next from. */
+  closure(): Closure | undefined;
+  keepClosure(closure: Closure): void;
   find(id: ObjectId): PackReader | undefined;
   /** The pack holding `id`, its place among the leased packs, and the entry's offset. */
   locate(id: ObjectId): { reader: PackReader; rank: number; offset: number } | undefined;
@@ -103,8 +147,11 @@ const packSets = new WeakMap<Store, PackSet>();
 export function packSetOf(store: Store): PackSet {
   let set = packSets.get(store);
   if (set === undefined) {
-    set = new PackSet(path.join(store.gitDir, 'objects', 'pack'));
-    packSets.set(store, set);
+    const created = new PackSet(path.join(store.gitDir, 'objects', 'pack'));
+    packSets.set(store, created);
+    // The store's close closes these too: no descriptor outlives it.
+    store.odb.onClose(() => created.close());
+    set = created;
   }
   return set;
 }
@@ -218,12 +265,46 @@ export class PackChannel {
     this.res.end(this.mode === 'none' ? undefined : FLUSH_PKT);
   }
 
+  /**
+   * Writes the pending data in packets without copying it: each packet's header, then the
+   * slices of the pending chunks it holds, corked into one write of the socket.
+   */
   private flushData(): void {
     if (this.pendingBytes === 0) return;
-    const data = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+    const pending = this.pending;
+    let left = this.pendingBytes;
     this.pending = [];
     this.pendingBytes = 0;
-    this.write(this.mode === 'none' ? data : Buffer.concat(sideBand(BAND_DATA, data, PACKET_BYTES[this.mode])));
+    if (this.clientGone) return;
+    const res = this.res;
+    res.cork();
+    if (this.mode === 'none') {
+      for (const chunk of pending) res.write(chunk);
+    } else {
+      const room = PACKET_BYTES[this.mode] - 5;
+      let chunk = 0;
+      let at = 0;
+      while (left > 0) {
+        const size = Math.min(room, left);
+        const header = Buffer.allocUnsafe(5);
+        header.write((size + 5).toString(16).padStart(4, '0'), 0, 'latin1');
+        header[4] = BAND_DATA;
+        res.write(header);
+        for (let need = size; need > 0; ) {
+          const piece = pending[chunk]!;
+          const take = Math.min(need, piece.length - at);
+          if (take > 0) res.write(piece.subarray(at, at + take));
+          at += take;
+          need -= take;
+          if (at === piece.length) {
+            chunk++;
+            at = 0;
+          }
+        }
+        left -= size;
+      }
+    }
+    res.uncork();
   }
 
   private write(bytes: Buffer): void {
@@ -240,10 +321,20 @@ export interface PackStats {
 /** Encodes `sources` into `channel`, yielding to the event loop and to a full socket. */
 export async function streamPack(sources: readonly PackSourceEntry[], options: WritePackOptions, channel: PackChannel): Promise<PackStats> {
   const steps = encodePackSteps(sources, { ...options, durable: false }, (chunk) => channel.data(chunk));
+  const encoded = await runSteps(steps, channel);
+  return { objects: sources.length, deltas: encoded.deltaCount, bytes: encoded.packBytes };
+}
+
+/** Streams the walked objects as the store has them (see pack-reuse.ts). */
+export function streamReusedPack(walk: PackWalk, options: ReuseOptions, channel: PackChannel): Promise<PackStats> {
+  return runSteps(reusePackSteps(walk, options, (chunk) => channel.data(chunk)), channel);
+}
+
+async function runSteps<T>(steps: Generator<void, T>, channel: PackChannel): Promise<T> {
   let sliceStart = Date.now();
   for (;;) {
     const step = steps.next();
-    if (step.done === true) return { objects: sources.length, deltas: step.value.deltaCount, bytes: step.value.packBytes };
+    if (step.done === true) return step.value;
     if (channel.clientGone) {
       steps.return(undefined as never);
       throw new GitRequestError('ECLOSED', 'the client went away during the pack');

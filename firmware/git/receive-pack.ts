@@ -14,6 +14,7 @@ import { isOfferedCapability } from './advertise.js';
 import { GitHookRejection, GitRequestError } from './errors.js';
 import { IncomingPack, looseObjectExists, type IncomingPackLimits } from './incoming-pack.js';
 import { packSetOf } from './pack-stream.js';
+import { PackConnectivity, PackObjects } from './pack-walk.js';
 import { BAND_DATA, BAND_PROGRESS, FLUSH_PKT, PktLineReader, pktLines, printable, sideBand } from './pkt-line.js';
 import type { RequestBody } from './request-body.js';
 
@@ -229,36 +230,16 @@ function checkConnectivity(store: Store, commands: Command[], pack: IncomingPack
   const newPack = pack?.open();
   const lease = packSetOf(store).acquire();
   try {
-    const inNewPack = (id: ObjectId) => newPack?.has(id) === true;
-    const onDisk = (id: ObjectId) => inNewPack(id) || lease.find(id) !== undefined || looseObjectExists(store, id);
-    const checked = new Set<ObjectId>();
-    const complete = (tip: ObjectId): boolean => {
-      const stack = [tip];
-      while (stack.length > 0) {
-        const id = stack.pop()!;
-        if (checked.has(id)) continue;
-        checked.add(id);
-        if (!onDisk(id)) return false;
-        if (!inNewPack(id)) continue;
-        // The type from the entry headers: blobs, most of a big push, are never inflated here.
-        const type = newPack!.info(id, (base) => store.odb.read(base))?.type;
-        if (type === 'commit') {
-          const commit = store.odb.readCommit(id);
-          stack.push(commit.tree, ...commit.parents);
-        } else if (type === 'tree') {
-          for (const entry of store.odb.readTree(id).entries) if (entry.mode !== '160000') stack.push(entry.id);
-        } else if (type === 'tag') {
-          stack.push(store.odb.readTag(id).object);
-        }
-      }
-      return true;
-    };
+    // The pushed pack first: an object it shares with an older pack is checked as its own.
+    const readers = newPack === undefined ? lease.readers : [newPack, ...lease.readers];
+    const objects = new PackObjects(readers, (id) => store.odb.read(id));
+    const connectivity = new PackConnectivity(objects, newPack === undefined ? -1 : 0, (id) => looseObjectExists(store, id), (id) => store.odb.read(id));
     for (const command of commands) {
       const newId = command.update.new;
       if (command.error !== undefined || newId === undefined) continue;
       let ok: boolean;
       try {
-        ok = complete(newId);
+        ok = connectivity.complete(newId);
       } catch (error) {
         ok = false;
         command.error = `missing necessary objects (${describeError(error)})`;

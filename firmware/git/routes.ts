@@ -8,6 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import { sendError, type GitAuthorizer, type Router } from '../http/index.js';
+import { setRequestTimeout } from '../http/server.js';
 import { describeError, type LogFields, type Logger } from '../runtime/index.js';
 import { StoreError, type Store, type UserStores } from '../store/index.js';
 import { advertiseV0, advertiseV2, snapshotRefs, type GitService } from './advertise.js';
@@ -32,6 +33,11 @@ export interface GitLimits extends UploadPackLimits, ReceivePackLimits {
   maxPushBytes: number;
   /** Longest wait for the next bytes of a request body. */
   idleTimeoutMs: number;
+  /**
+   * How long a push may take to arrive whole (instead of the HTTP server's request timeout,
+   * which would cut a large push on a slow link); the idle timeout still applies throughout.
+   */
+  pushTimeoutMs: number;
 }
 
 export const DEFAULT_GIT_LIMITS: GitLimits = {
@@ -42,6 +48,8 @@ export const DEFAULT_GIT_LIMITS: GitLimits = {
   maxRequestBytes: 8 * 1024 * 1024,
   maxPushBytes: 2 * 1024 * 1024 * 1024,
   idleTimeoutMs: 30_000,
+  // maxPushBytes at about 150 KB/s.
+  pushTimeoutMs: 4 * 60 * 60 * 1000,
   maxCommands: 1000,
   maxPushOptions: 100,
   maxObjects: 1_000_000,
@@ -137,6 +145,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, served: Served):
     const context = { store, limits };
     return protocol === 2 ? uploadPackV2(context, reader, res) : uploadPackV0(context, reader, res);
   }
+  setRequestTimeout(req, limits.pushTimeoutMs);
   const body = new RequestBody(req, { maxBytes: limits.maxPushBytes + PUSH_COMMANDS_BYTES, idleTimeoutMs: limits.idleTimeoutMs });
   const hooks = served.options.hooks?.(served.repo);
   return receivePack({ repo: served.repo, user: served.user, store, hooks, limits, log: served.options.log }, body, res);

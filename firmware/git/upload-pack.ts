@@ -11,8 +11,9 @@ import type { ObjectId, Store } from '../store/index.js';
 import { isOfferedCapability, lsRefs, peel, snapshotRefs, type RefSnapshot } from './advertise.js';
 import { GitRequestError } from './errors.js';
 import { CommonHaves, INFINITE_DEPTH, planShallow, type DeepenRequest, type ShallowPlan } from './negotiate.js';
-import { planPack } from './object-walk.js';
-import { PackChannel, packSetOf, packSources, streamPack, type SideBandMode } from './pack-stream.js';
+import { planPack, type PlannedObject } from './object-walk.js';
+import { PackChannel, packSetOf, packSources, streamPack, streamReusedPack, type PackStats, type SideBandMode } from './pack-stream.js';
+import { PackObjects, walkPacks, type PackWalk } from './pack-walk.js';
 import { DELIM_PKT, FLUSH_PKT, PktLineReader, pktLine, pktLines, printable } from './pkt-line.js';
 
 export interface UploadPackLimits {
@@ -135,7 +136,21 @@ interface PackRequest {
   shallow: ShallowPlan;
   includeTag: boolean;
   ofsDelta: boolean;
+  /** The client takes deltas on objects it has (thin-pack). */
+  thin: boolean;
   snapshot: RefSnapshot;
+}
+
+const KINDS = ['commit', 'commit', 'tree', 'blob', 'tag'] as const;
+
+/** The walk's objects by name, for the writer that searches deltas. */
+function plannedObjects(walk: PackWalk): PlannedObject[] {
+  return walk.order.map((handle, i) => {
+    const planned: PlannedObject = { id: walk.objects.idOf(handle), type: KINDS[walk.types[handle]!]! };
+    const name = walk.names[i];
+    if (name !== undefined) planned.nameHint = name;
+    return planned;
+  });
 }
 
 async function sendPack(ctx: UploadPackContext, channel: PackChannel, request: PackRequest): Promise<LogFields> {
@@ -143,21 +158,43 @@ async function sendPack(ctx: UploadPackContext, channel: PackChannel, request: P
   const started = Date.now();
   const lease = packSetOf(store).acquire();
   try {
-    const plan = planPack(store.odb, {
+    const walkRequest = {
       wants: [...request.wants, ...request.shallow.extraWants],
       haves: request.haves,
       boundary: request.shallow.boundary,
       ...(request.includeTag ? { tags: request.snapshot.refs } : {}),
-    });
-    channel.progress(`Enumerating objects: ${plan.objects.length}, done.\n`);
+    };
+    // By handle over the packs when every object is in one; else by name through the odb.
+    const walk = walkPacks(new PackObjects(lease.readers, (id) => store.odb.read(id)), walkRequest, lease.closure());
+    const plan = walk === undefined ? planPack(store.odb, walkRequest) : { objects: undefined, count: walk.order.length, commits: walk.commits };
+    const count = plan.objects?.length ?? walk!.order.length;
+    channel.progress(`Enumerating objects: ${count}, done.\n`);
     const planned = Date.now();
-    const deltas = limits.deltaWindow > 0 && plan.objects.length <= limits.deltaSearchMaxObjects;
-    const sources = packSources(plan.objects, store.odb, lease, { ofsDelta: request.ofsDelta, packOrder: !deltas });
-    const sourced = Date.now();
-    const stats = await streamPack(sources, { deltas, window: limits.deltaWindow }, channel);
+    const deltas = limits.deltaWindow > 0 && count <= limits.deltaSearchMaxObjects;
+    // Only clones worth keeping: a small one costs little to walk again.
+    if (walk?.closure !== undefined && count > limits.deltaSearchMaxObjects) lease.keepClosure(walk.closure);
+    let stats: PackStats;
+    let sourced = planned;
+    if (walk !== undefined && !deltas) {
+      stats = await streamReusedPack(walk, { ofsDelta: request.ofsDelta, thin: request.thin }, channel);
+    } else {
+      const objects = plan.objects ?? plannedObjects(walk!);
+      const sources = packSources(objects, store.odb, lease, { ofsDelta: request.ofsDelta, packOrder: !deltas });
+      sourced = Date.now();
+      stats = await streamPack(sources, { deltas, window: limits.deltaWindow }, channel);
+    }
     channel.progress(`Total ${stats.objects} (delta ${stats.deltas}), ${stats.bytes} bytes\n`);
     channel.end();
-    return { objects: stats.objects, deltas: stats.deltas, bytes: stats.bytes, commits: plan.commits, planMs: planned - started, sourceMs: sourced - planned, packMs: Date.now() - sourced };
+    return {
+      objects: stats.objects,
+      deltas: stats.deltas,
+      bytes: stats.bytes,
+      commits: plan.commits,
+      walk: walk === undefined ? 'odb' : 'packs',
+      planMs: planned - started,
+      sourceMs: sourced - planned,
+      packMs: Date.now() - sourced,
+    };
   } catch (error) {
     // Inside the pack stream the only way to tell the client is the error band.
     channel.fail(`upload-pack: ${(error as Error).message}`);
@@ -304,6 +341,7 @@ export async function uploadPackV0(ctx: UploadPackContext, reader: PktLineReader
     shallow,
     includeTag: capabilities.has('include-tag'),
     ofsDelta: capabilities.has('ofs-delta'),
+    thin: capabilities.has('thin-pack'),
     snapshot,
   });
   return { ...fields, ...packed };
@@ -428,6 +466,7 @@ async function v2Fetch(ctx: UploadPackContext, request: V2Request, res: ServerRe
     shallow,
     includeTag: flags.has('include-tag'),
     ofsDelta: flags.has('ofs-delta'),
+    thin: flags.has('thin-pack'),
     snapshot,
   });
   return { ...fields, ...packed };

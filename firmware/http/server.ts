@@ -48,6 +48,7 @@ export class HttpService implements Service {
   private readonly sockets = new Set<Socket>();
   private readonly tls: TlsSource | undefined;
   private unsubscribeTls: (() => void) | undefined;
+  private readonly requestTimeoutMs: number;
 
   constructor(
     private readonly host: string,
@@ -66,7 +67,9 @@ export class HttpService implements Service {
     const serverOptions = { maxHeaderSize: limits.maxHeaderBytes };
     this.server = this.tls === undefined ? http.createServer(serverOptions, onRequest) : https.createServer(serverOptions, onRequest);
     this.server.headersTimeout = limits.headersTimeoutMs;
-    this.server.requestTimeout = limits.requestTimeoutMs;
+    // The request timeout is kept per request (see setRequestTimeout), so a route can lift it.
+    this.server.requestTimeout = 0;
+    this.requestTimeoutMs = limits.requestTimeoutMs;
     this.server.keepAliveTimeout = limits.keepAliveTimeoutMs;
     this.server.maxRequestsPerSocket = limits.maxRequestsPerSocket;
     this.server.on('connection', (socket: Socket) => {
@@ -118,6 +121,7 @@ export class HttpService implements Service {
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    watchRequestTime(req, res, this.requestTimeoutMs);
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://localhost');
@@ -138,4 +142,45 @@ export class HttpService implements Service {
       sendError(res, 500, 'EINTERNAL', 'internal error');
     }
   }
+}
+
+/** Per request: how long it may take to arrive whole, from its start (changed by setRequestTimeout). */
+const requestDeadlines = new WeakMap<http.IncomingMessage, (ms: number) => void>();
+
+/**
+ * Node's requestTimeout, per request: a request whose body has not all arrived `ms` after it
+ * began is answered 408 (or cut, once an answer has begun) and its connection closed.
+ */
+function watchRequestTime(req: http.IncomingMessage, res: http.ServerResponse, ms: number): void {
+  const started = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  const stop = (): void => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+  };
+  const expire = (): void => {
+    timer = undefined;
+    if (req.complete) return;
+    if (res.headersSent) return void req.socket.destroy();
+    res.setHeader('connection', 'close');
+    res.once('finish', () => req.socket.destroy());
+    sendError(res, 408, 'ETIMEOUT', `the request did not arrive within ${Math.round(ms / 1000)} s`);
+  };
+  const arm = (limit: number): void => {
+    stop();
+    if (limit > 0 && !req.complete) timer = setTimeout(expire, Math.max(0, started + limit - Date.now()));
+  };
+  req.once('end', stop);
+  res.once('close', stop);
+  requestDeadlines.set(req, arm);
+  arm(ms);
+}
+
+/**
+ * Gives one request its own limit on the time to arrive whole, counted from its start (0: no
+ * limit), in place of the server's requestTimeoutMs: for routes whose bodies take long by
+ * nature, such as a git push over a slow link, and that bound the time between chunks themselves.
+ */
+export function setRequestTimeout(req: http.IncomingMessage, ms: number): void {
+  requestDeadlines.get(req)?.(ms);
 }

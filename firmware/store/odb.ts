@@ -22,7 +22,7 @@ import {
   type Tag,
   type TreeEntry,
 } from './objects.js';
-import { encodePack, encodePackIndex, PackReader, repack, type PackSourceEntry, type RepackStats } from './pack/index.js';
+import { encodePack, encodePackIndex, PackReader, removeStaleTemporaries, repack, type PackSourceEntry, type RepackStats } from './pack/index.js';
 
 
 export interface NewObject {
@@ -65,6 +65,7 @@ export class ObjectDatabase {
   private readonly staged = new Map<ObjectId, RawObject>();
 
   private readonly durable: boolean;
+  private readonly closeListeners = new Set<() => void>();
 
   constructor(gitDir: string, options: OdbOptions = {}) {
     this.objectsDir = path.join(gitDir, 'objects');
@@ -73,6 +74,8 @@ export class ObjectDatabase {
     this.raw = new ByteLru(bytes, (o) => o.content.length + 64);
     this.trees = new ByteLru(bytes / 2, (t) => 64 + t.entries.length * 120);
     this.commits = new ByteLru(bytes / 8, (c) => 256 + c.message.length);
+    // What a crash left in objects/pack (temporaries of writes and pushes) goes first.
+    removeStaleTemporaries(path.join(this.objectsDir, 'pack'));
     this.refreshPacks();
   }
 
@@ -284,7 +287,14 @@ export class ObjectDatabase {
     return stats;
   }
 
+  /** Calls `listener` when the database closes: for pack readers kept outside it (the git server's). */
+  onClose(listener: () => void): void {
+    this.closeListeners.add(listener);
+  }
+
   close(): void {
+    for (const listener of this.closeListeners) listener();
+    this.closeListeners.clear();
     for (const pack of this.packs) pack.close();
     this.packs = [];
     this.raw.clear();

@@ -9,6 +9,7 @@ export const DEFAULT_DELTA_BASE_CACHE_BYTES = 16 * 1024 * 1024;
 
 export class DeltaBaseCache extends ByteLru<number, RawObject> {
   constructor(maxBytes = DEFAULT_DELTA_BASE_CACHE_BYTES) {
-    super(maxBytes, (object) => object.content.length);
+    // A cached object may keep the delta it was built from (see PackReader.readRank).
+    super(maxBytes, (object) => object.content.length + ((object as { delta?: Buffer }).delta?.length ?? 0));
   }
 }

@@ -79,6 +79,41 @@ export function applyDelta(base: Uint8Array, delta: Uint8Array, what = 'delta'):
   return result;
 }
 
+/**
+ * The copy ops of `delta`, as flat triples: where in the result each copy lands, where in the
+ * base it comes from, and its length; in result order. The delta must be one applyDelta took.
+ */
+export function deltaCopies(delta: Uint8Array, what = 'delta'): number[] {
+  const header = parseDeltaHeader(delta, what);
+  if (header === undefined) throw corrupt(`${what}: delta header is truncated`);
+  const copies: number[] = [];
+  let out = 0;
+  let at = header.opsOffset;
+  while (at < delta.length) {
+    const op = delta[at++]!;
+    if (op & 0x80) {
+      let offset = 0;
+      let size = 0;
+      for (let bit = 0; bit < 7; bit++) {
+        if (!(op & (1 << bit))) continue;
+        if (at >= delta.length) throw corrupt(`${what}: delta copy op is truncated`);
+        const byte = delta[at++]!;
+        if (bit < 4) offset += byte * 2 ** (8 * bit);
+        else size += byte * 2 ** (8 * (bit - 4));
+      }
+      if (size === 0) size = 0x10000;
+      copies.push(out, offset, size);
+      out += size;
+    } else if (op !== 0) {
+      at += op;
+      out += op;
+    } else {
+      throw corrupt(`${what}: delta uses reserved op 0`);
+    }
+  }
+  return copies;
+}
+
 // ---- encoder -------------------------------------------------------------------------------
 
 const BLOCK = 16;

@@ -153,7 +153,10 @@ export function inflateExact(compressed: Buffer, size: number, where: string): I
   let result: { buffer: Buffer; engine: zlib.Inflate };
   try {
     // maxOutputLength must be at least 1; an empty object still inflates to 0 bytes.
-    result = zlib.inflateSync(compressed, { info: true, maxOutputLength: Math.max(1, size) }) as unknown as {
+    // One output chunk about the size of the object: zlib's default 16 KiB per small object is
+    // most of what a walk over many commits and trees allocates.
+    const chunkSize = Math.min(Math.max(size + 64, 64), 256 * 1024);
+    result = zlib.inflateSync(compressed, { info: true, maxOutputLength: Math.max(1, size), chunkSize }) as unknown as {
       buffer: Buffer;
       engine: zlib.Inflate;
     };

@@ -1,12 +1,13 @@
 /** git packfiles: read (with delta resolution), write (with deltas), index and repack. */
 export { DeltaBaseCache, DEFAULT_DELTA_BASE_CACHE_BYTES } from './cache.js';
-export { applyDelta, createDelta, createDeltaFrom, parseDeltaHeader, DeltaIndex, type DeltaHeader } from './delta.js';
+export { applyDelta, deltaCopies, createDelta, createDeltaFrom, parseDeltaHeader, DeltaIndex, type DeltaHeader } from './delta.js';
 export { indexPack, type IndexedPack, type IndexPackOptions } from './index-pack.js';
 export {
   PackReader,
   DEFAULT_MAX_DELTA_DEPTH,
   type ObjectInfo,
   type PackReaderOptions,
+  type RankedObject,
   type ResolveExternal,
   type StoredEntry,
   type StoredHeader,
@@ -29,3 +30,4 @@ export { encodePackIndex } from './idx.js';
 export { encodePackSteps } from './writer.js';
 export { PackStreamCheck, type PackStreamLimits } from './stream-check.js';
 export { indexPackFixingThin, type CompletedPack } from './thin.js';
+export { removeStaleTemporaries, temporaryName, STALE_TEMPORARY_MS } from './temporaries.js';

@@ -72,6 +72,32 @@ export interface StoredRef extends StoredHeader {
   read(): StoredEntry;
 }
 
+/** An object read by rank (see PackReader.readRank). */
+export interface RankedObject extends RawObject {
+  /** The delta data it was built from, when it is stored as a delta and was resolved now. */
+  delta?: Buffer;
+  /** That delta's base, when it is in the same pack. */
+  baseRank?: number;
+}
+
+interface TopDelta {
+  keep: boolean;
+  delta?: Buffer;
+  baseRank?: number;
+  /** The object came from the cache, with the delta it was built from. */
+  cached?: CachedObject;
+}
+
+/** What the delta base cache holds: an object, and the delta it was built from if it was. */
+interface CachedObject extends RawObject {
+  delta?: Buffer;
+  baseOffset?: number;
+}
+
+/** Blocks read ahead for readRank: how big, how many kept. */
+const BULK_BLOCK_BYTES = 128 * 1024;
+const BULK_BLOCKS = 8;
+
 /** Entries up to this size are read with their header in one system call. */
 const ONE_READ_BYTES = 64 * 1024;
 /** What info() reads of an entry: its header and enough zlib data for a delta's sizes. */
@@ -110,6 +136,9 @@ export class PackReader {
   /** The block read ahead for stored reads, and the rank of the last entry they read. */
   private readAhead: { offset: number; bytes: Buffer } | undefined;
   private lastStoredRank = -1;
+  /** Blocks read for readRank (most recent first): a walk reads nearby entries one after another. */
+  private blocks: { offset: number; bytes: Buffer }[] = [];
+  private bulk = false;
 
   private constructor(packFile: string, fd: number, packSize: number, index: PackIndex, options: PackReaderOptions) {
     this.packFile = packFile;
@@ -278,12 +307,103 @@ export class PackReader {
     }
   }
 
+  // ---- pack order, for bulk readers (a server's object walk and its pack reuse) ----------
+
+  /** The rank (place in pack order, 0 the first entry) of the raw id at `bytes[at]`, or -1. */
+  rankOfId(bytes: Uint8Array, at = 0): number {
+    const position = this.index.findAt(bytes, at);
+    return position < 0 ? -1 : this.index.rankOfPosition(position);
+  }
+
+  idOfRank(rank: number): ObjectId {
+    return this.index.idAt(this.index.positionsByOffset[rank]!);
+  }
+
+  /** The raw id of the entry at `rank`: a view of the index, not to be modified. */
+  idBytesOfRank(rank: number): Buffer {
+    return this.index.idBytesAt(this.index.positionsByOffset[rank]!);
+  }
+
+  /** Where the entry at `rank` starts and ends (the next entry, or the trailer). */
+  offsetOfRank(rank: number): number {
+    return this.index.sortedOffsets[rank]!;
+  }
+
+  endOfRank(rank: number): number {
+    return this.extentEnd(rank);
+  }
+
+  /** The rank of the entry starting at `offset`, or -1 when none does. */
+  rankAtOffset(offset: number): number {
+    return this.index.rankOfOffset(offset);
+  }
+
+  /** The CRC32 the index records for the entry at `rank`. */
+  crc32OfRank(rank: number): number {
+    return this.index.crc32At(this.index.positionsByOffset[rank]!);
+  }
+
+  /** Raw pack bytes, for copying runs of entries as they are stored. */
+  readRange(offset: number, length: number): Buffer {
+    if (offset < 0 || offset + length > this.packSize) throw new StoreError('EINVAL', `${this.name}: range ${offset}+${length} is outside the pack`);
+    return this.readBytes(offset, length);
+  }
+
+  /**
+   * The object at `rank`, resolved; with `delta` (and `baseRank` when the base is in this pack)
+   * when it was built from a delta read just now, so a caller can tell what the delta kept of
+   * its base. `verify: false` skips hashing the result: zlib's own checksum then guards the data
+   * (for walks that read every tree of a history, where hashing would cost more than the rest).
+   * `keep` caches the result as a delta base (a walk reads a chain from its base outwards);
+   * `delta` asks for the delta even when the object came from that cache.
+   */
+  readRank(rank: number, options: { verify?: boolean; keep?: boolean; delta?: boolean; resolveExternal?: ResolveExternal } = {}): RankedObject {
+    const offset = this.index.sortedOffsets[rank]!;
+    const id = this.idOfRank(rank);
+    const top: TopDelta = { keep: options.keep ?? false };
+    let object: RawObject;
+    this.bulk = true;
+    try {
+      object = this.resolve(offset, id, options.resolveExternal, top);
+      if (options.delta === true && top.delta === undefined && top.cached === undefined) {
+        // Taken whole from the cache: read the delta itself, if it is one.
+        const where = this.where(offset, id);
+        const entry = this.readEntry(offset, this.extentEnd(rank), where);
+        if (objectTypeOfCode(entry.header.typeCode) === undefined) {
+          top.delta = this.inflateEntry(entry, where);
+          const baseOffset = this.baseOffsetOf(entry.header, where);
+          if (baseOffset !== undefined) top.baseRank = this.index.rankOfOffset(baseOffset);
+        }
+      }
+    } finally {
+      this.bulk = false;
+    }
+    if (top.cached !== undefined) {
+      top.delta = top.cached.delta;
+      if (top.cached.baseOffset !== undefined) top.baseRank = this.index.rankOfOffset(top.cached.baseOffset);
+    }
+    if (options.verify ?? true) {
+      const actual = hashObject(object.type, object.content);
+      if (actual !== id) throw corrupt(`${this.name}: object ${id} hashes to ${actual}`);
+    }
+    const ranked: RankedObject = { type: object.type, content: object.content };
+    if (top.delta !== undefined) ranked.delta = top.delta;
+    if (top.baseRank !== undefined && top.baseRank >= 0) ranked.baseRank = top.baseRank;
+    return ranked;
+  }
+
+  /** Lets go of cached bases and read-ahead blocks (the reader stays open). */
+  trim(): void {
+    this.cache.clear();
+    this.readAhead = undefined;
+    this.blocks = [];
+  }
+
   close(): void {
     if (this.fd < 0) return;
     fs.closeSync(this.fd);
     this.fd = -1;
-    this.cache.clear();
-    this.readAhead = undefined;
+    this.trim();
   }
 
   // ---- internals -------------------------------------------------------------------------
@@ -297,14 +417,21 @@ export class PackReader {
   }
 
   /** Follows the chain down to a full object (or cached base), then applies deltas back up. */
-  private resolve(offset: number, id: ObjectId, resolveExternal: ResolveExternal | undefined): RawObject {
-    const deltas: { offset: number; rank: number; delta: Buffer }[] = [];
+  private resolve(offset: number, id: ObjectId, resolveExternal: ResolveExternal | undefined, top?: TopDelta): RawObject {
+    const deltas: { offset: number; rank: number; delta: Buffer; baseOffset: number | undefined }[] = [];
     const visited = new Set<number>();
-    let base: RawObject | undefined;
+    let base: CachedObject | undefined;
     let at = offset;
     while (base === undefined) {
       base = this.cache.get(at);
-      if (base !== undefined) break;
+      if (base !== undefined) {
+        if (at === offset) {
+          // The object itself was cached (as a base): hand out a copy without what the cache keeps with it.
+          if (top !== undefined && base.delta !== undefined) top.cached = base;
+          return { type: base.type, content: base.content };
+        }
+        break;
+      }
       if (deltas.length > this.maxDeltaDepth) throw corrupt(`${this.name}: delta chain too deep at ${id}`);
       if (visited.has(at)) throw corrupt(`${this.name}: delta chain of ${id} loops at offset ${at}`);
       visited.add(at);
@@ -318,18 +445,29 @@ export class PackReader {
         if (deltas.length > 0) this.cache.set(at, base);
         break;
       }
-      deltas.push({ offset: at, rank, delta: data });
       const baseOffset = this.baseOffsetOf(entry.header, where);
+      deltas.push({ offset: at, rank, delta: data, baseOffset });
       if (baseOffset === undefined) base = this.external(entry.header.baseId!, id, resolveExternal);
       else at = baseOffset;
     }
     for (let i = deltas.length - 1; i >= 0; i--) {
-      const { offset: deltaOffset, rank, delta } = deltas[i]!;
-      base = { type: base.type, content: applyDelta(base.content, delta, this.where(deltaOffset, id)) };
+      const { offset: deltaOffset, rank, delta, baseOffset } = deltas[i]!;
+      const content = applyDelta(base.content, delta, this.where(deltaOffset, id));
       this.resolvedTypes[rank] = PACK_TYPE_CODES[base.type];
-      if (i > 0) this.cache.set(deltaOffset, base);
+      // A cached base keeps its delta: a walk that meets it later asks what the delta kept.
+      if (i > 0 || top?.keep === true) {
+        base = baseOffset === undefined ? { type: base.type, content, delta } : { type: base.type, content, delta, baseOffset };
+        this.cache.set(deltaOffset, base);
+      } else {
+        base = { type: base.type, content };
+      }
     }
-    return base;
+    const first = deltas[0];
+    if (top !== undefined && first !== undefined && first.offset === offset) {
+      top.delta = first.delta;
+      if (first.baseOffset !== undefined) top.baseRank = this.index.rankOfOffset(first.baseOffset);
+    }
+    return base.delta === undefined ? base : { type: base.type, content: base.content };
   }
 
   private storedHeaderAt(rank: number, where: string): StoredHeader {
@@ -399,7 +537,7 @@ export class PackReader {
 
   private readEntry(offset: number, end: number, where: string): Entry {
     if (end - offset <= ONE_READ_BYTES) {
-      const bytes = this.readBytes(offset, end - offset);
+      const bytes = this.bulk ? this.readBlocked(offset, end - offset) : this.readBytes(offset, end - offset);
       const header = parseEntryHeader(bytes, offset, where);
       return { header, compressed: bytes.subarray(header.dataOffset - offset), whole: true, end };
     }
@@ -454,6 +592,20 @@ export class PackReader {
     const block = this.readBytes(offset, Math.min(READ_AHEAD_BYTES, this.packSize - PACK_TRAILER_BYTES - offset));
     this.readAhead = { offset, bytes: block };
     return block.subarray(0, length);
+  }
+
+  /** Bytes through the blocks of bulk reads: a block from `offset` on is read when none holds them. */
+  private readBlocked(offset: number, length: number): Buffer {
+    const blocks = this.blocks;
+    for (const block of blocks) {
+      const at = offset - block.offset;
+      if (at >= 0 && at + length <= block.bytes.length) return block.bytes.subarray(at, at + length);
+    }
+    if (length > BULK_BLOCK_BYTES / 2) return this.readBytes(offset, length);
+    const bytes = this.readBytes(offset, Math.max(length, Math.min(BULK_BLOCK_BYTES, this.packSize - PACK_TRAILER_BYTES - offset)));
+    blocks.unshift({ offset, bytes });
+    if (blocks.length > BULK_BLOCKS) blocks.pop();
+    return bytes.subarray(0, length);
   }
 
   private readBytes(offset: number, length: number): Buffer {

@@ -7,7 +7,7 @@
  * file; the pack and then its .idx are renamed into place (a reader that finds the .idx
  * always finds the pack).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -20,6 +20,7 @@ import { DeltaIndex, createDeltaFrom, defaultMaxDeltaSize } from './delta.js';
 import { OFS_DELTA, PACK_TYPE_CODES, encodeEntryHeader, encodeOffsetDistance, encodePackHeader } from './format.js';
 import { encodePackIndex, type PackIndexEntry } from './idx.js';
 import type { StoredEntry } from './reader.js';
+import { temporaryName } from './temporaries.js';
 
 export interface PackInput extends RawObject {
   /** Trusted when given (saves hashing); computed with the sha1 engine otherwise. */
@@ -345,7 +346,7 @@ export function writePackFromAsync(dir: string, sources: readonly PackSourceEntr
 
 function* writePackSteps(dir: string, sources: readonly PackSourceEntry[], options: WritePackOptions): Generator<void, WrittenPack> {
   const durable = options.durable ?? true;
-  const tempPack = path.join(dir, `tmp_pack_${randomBytes(6).toString('hex')}`);
+  const tempPack = path.join(dir, temporaryName('pack'));
   const fd = fs.openSync(tempPack, 'wx', 0o444);
   let encoded: EncodedPack;
   try {
@@ -389,7 +390,7 @@ function* writePackSteps(dir: string, sources: readonly PackSourceEntry[], optio
 /** Writes `file` through a temp file and a rename, read-only like git's pack files. */
 export function installFile(file: string, data: Buffer, durable: boolean): void {
   const dir = path.dirname(file);
-  const temp = path.join(dir, `tmp_idx_${randomBytes(6).toString('hex')}`);
+  const temp = path.join(dir, temporaryName('idx'));
   const fd = fs.openSync(temp, 'wx', 0o444);
   try {
     try {
