@@ -86,8 +86,9 @@ const bench: Bench = {
     const nymote = spawn(process.execPath, [path.join(REPO_ROOT, 'dist/firmware/index.js'), 'run', '--data', data, '--port-base', String(PORT_BASE), '--console', 'none'], { stdio: 'ignore' });
     const cleanups: (() => void)[] = [];
     process.on('exit', () => {
-      const status = fs.readFileSync(`/proc/${nymote.pid}/status`, 'utf8');
-      process.stderr.write(`  git: nymote peak RSS ${/VmHWM:\s+(\d+)/.exec(status)?.[1]} kB\n`);
+      // The server may have exited already (then its peak is unknown): say so, don't crash.
+      const status = fs.existsSync(`/proc/${nymote.pid}/status`) ? fs.readFileSync(`/proc/${nymote.pid}/status`, 'utf8') : '';
+      process.stderr.write(`  git: nymote peak RSS ${/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 'unknown (server gone)'} kB\n`);
       nymote.kill();
       for (const cleanup of cleanups) cleanup();
     });
