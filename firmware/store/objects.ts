@@ -59,13 +59,52 @@ export function sortTreeEntries(entries: TreeEntry[]): TreeEntry[] {
     .map(({ entry }) => entry);
 }
 
-export function encodeTree(entries: readonly TreeEntry[]): Buffer {
-  const sorted = sortTreeEntries([...entries]);
-  const parts: Buffer[] = [];
-  for (const e of sorted) {
-    parts.push(Buffer.from(`${e.mode} ${e.name}\0`, 'utf8'), Buffer.from(e.id, 'hex'));
+function compareEntries(a: TreeEntry, b: TreeEntry): number {
+  return Buffer.compare(sortKey(a), sortKey(b));
+}
+
+/**
+ * Whether `a` sorts before `b` in git's order (a directory's name compared as if it ended in
+ * '/'), decided on the strings, without encoding; undefined where UTF-16 and UTF-8 order
+ * may disagree (from the surrogates up), so the caller compares bytes.
+ */
+function sortsBefore(a: TreeEntry, b: TreeEntry): boolean | undefined {
+  const n = Math.min(a.name.length, b.name.length);
+  for (let i = 0; i < n; i++) {
+    const [x, y] = [a.name.charCodeAt(i), b.name.charCodeAt(i)];
+    if (x !== y) return x < 0xd800 && y < 0xd800 ? x < y : undefined;
   }
-  return Buffer.concat(parts);
+  if (a.name.length === b.name.length) return false;
+  // One name is a prefix of the other: a directory's '/' meets the longer name's next char.
+  const SLASH = 0x2f;
+  if (a.name.length < b.name.length) return !isTreeMode(a.mode) || b.name.charCodeAt(n) > SLASH;
+  return isTreeMode(b.mode) && a.name.charCodeAt(n) < SLASH;
+}
+
+/** The entries in git's order; entries already in order (a tree with values changed) are not re-sorted. */
+export function inGitOrder(entries: readonly TreeEntry[]): readonly TreeEntry[] {
+  for (let i = 1; i < entries.length; i++) {
+    const [a, b] = [entries[i - 1]!, entries[i]!];
+    if (!(sortsBefore(a, b) ?? compareEntries(a, b) < 0)) return sortTreeEntries([...entries]);
+  }
+  return entries;
+}
+
+export function encodeTree(entries: readonly TreeEntry[]): Buffer {
+  const sorted = inGitOrder(entries);
+  // One buffer, sized first: this runs for every directory of every commit.
+  let size = 0;
+  for (const e of sorted) size += e.mode.length + Buffer.byteLength(e.name, 'utf8') + 22;
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const e of sorted) {
+    at += out.write(e.mode, at, 'latin1');
+    out[at++] = 0x20;
+    at += out.write(e.name, at, 'utf8');
+    out[at++] = 0;
+    at += out.write(e.id, at, 'hex');
+  }
+  return out;
 }
 
 export function decodeTree(content: Buffer, id = 'tree'): TreeEntry[] {

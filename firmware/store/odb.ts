@@ -32,8 +32,8 @@ export interface NewObject {
 
 /** A tree parsed once: entries in git order plus a name index. */
 export interface ParsedTree {
-  entries: TreeEntry[];
-  byName: Map<string, TreeEntry>;
+  entries: readonly TreeEntry[];
+  byName: ReadonlyMap<string, TreeEntry>;
 }
 
 export interface OdbOptions {
@@ -159,6 +159,11 @@ export class ObjectDatabase {
     return tree;
   }
 
+  /** Caches a tree parsed elsewhere (just built), so reading it back decodes nothing. */
+  rememberTree(id: ObjectId, tree: ParsedTree): void {
+    this.trees.set(id, tree);
+  }
+
   readCommit(id: ObjectId): Commit {
     const cached = this.commits.get(id);
     if (cached !== undefined) return cached;
@@ -214,9 +219,10 @@ export class ObjectDatabase {
     fs.mkdirSync(path.dirname(name), { recursive: true });
     // The pack before its index: a reader never finds an index without its pack.
     staged.add(`${name}.pack`, Buffer.concat(chunks), 0o444);
-    staged.add(`${name}.idx`, encodePackIndex(encoded.entries, encoded.checksum), 0o444);
+    const index = encodePackIndex(encoded.entries, encoded.checksum);
+    staged.add(`${name}.idx`, index, 0o444);
     return () => {
-      if (!this.packs.some((p) => p.packFile === `${name}.pack`)) this.packs.unshift(PackReader.open(`${name}.pack`));
+      if (!this.packs.some((p) => p.packFile === `${name}.pack`)) this.packs.unshift(PackReader.open(`${name}.pack`, {}, index));
       this.unstage(written.map((id) => ({ id })));
     };
   }

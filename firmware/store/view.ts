@@ -4,7 +4,7 @@
  * merges and the store's single writes are all views committed atomically.
  */
 import { StoreError } from './errors.js';
-import { encodeTree, isTreeMode, type ObjectId, type TreeEntry } from './objects.js';
+import { encodeTree, inGitOrder, isTreeMode, type ObjectId, type TreeEntry } from './objects.js';
 import type { NewObject, ObjectDatabase } from './odb.js';
 import { joinPath, splitPath } from './paths.js';
 
@@ -232,9 +232,12 @@ export class TreeView {
         else entries.set(name, { name, mode: '40000', id: subTree });
       }
       if (entries.size === 0) return undefined;
-      const content = encodeTree([...entries.values()]);
+      const ordered = inGitOrder([...entries.values()]);
+      const content = encodeTree(ordered);
       const [id] = this.odb.hashAll([{ type: 'tree', content }]);
       objects.push({ type: 'tree', content, id: id! });
+      // The next commit on this branch starts from this tree: keep it parsed.
+      this.odb.rememberTree(id!, { entries: ordered, byName: entries });
       return id!;
     };
     const tree = this.changed ? (buildDir('', this.baseTree) ?? this.emptyTree(objects)) : (this.baseTree ?? this.emptyTree(objects));

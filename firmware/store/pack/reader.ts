@@ -154,8 +154,11 @@ export class PackReader {
     this.resolvedTypes = new Uint8Array(index.objectCount);
   }
 
-  /** Opens `<x>.pack` with `<x>.idx` and checks that the two belong together. */
-  static open(packFile: string, options: PackReaderOptions = {}): PackReader {
+  /**
+   * Opens `<x>.pack` with `<x>.idx` and checks that the two belong together; `idxBytes` is
+   * the index's content when the caller has it at hand (it just wrote it).
+   */
+  static open(packFile: string, options: PackReaderOptions = {}, idxBytes?: Buffer): PackReader {
     if (!packFile.endsWith('.pack')) throw new StoreError('EINVAL', `${packFile} is not a .pack file`);
     const idxFile = `${packFile.slice(0, -'.pack'.length)}.idx`;
     let fd: number;
@@ -169,9 +172,8 @@ export class PackReader {
       if (packSize < PACK_HEADER_BYTES + PACK_TRAILER_BYTES) throw corrupt(`${packFile} is truncated (${packSize} bytes)`);
       const declaredCount = parsePackHeader(readAt(fd, 0, PACK_HEADER_BYTES, packFile), packFile);
       const trailer = readAt(fd, packSize - PACK_TRAILER_BYTES, PACK_TRAILER_BYTES, packFile);
-      let idxBytes: Buffer;
       try {
-        idxBytes = fs.readFileSync(idxFile);
+        idxBytes ??= fs.readFileSync(idxFile);
       } catch (error) {
         throw fsError(error, idxFile);
       }

@@ -122,6 +122,14 @@ export function encodePack(sources: readonly PackSourceEntry[], options: WritePa
  * in this pack too is copied (its base written first, at any point of the order), and a
  * stored whole object that gets no new delta is copied rather than recompressed.
  */
+/**
+ * The smallest zlib window that covers `size` bytes: zlib sets up (and clears) the whole
+ * window for every stream, which for small objects costs more than compressing them.
+ */
+function windowBitsFor(size: number): number {
+  return Math.min(15, Math.max(9, Math.ceil(Math.log2(size + 262))));
+}
+
 export function* encodePackSteps(
   sources: readonly PackSourceEntry[],
   options: WritePackOptions,
@@ -214,7 +222,8 @@ export function* encodePackSteps(
     const header = best
       ? ofsDeltaHeader(best.delta.length, offset - best.base.offset)
       : encodeEntryHeader(PACK_TYPE_CODES[source.type], content.length);
-    const compressed = zlib.deflateSync(best ? best.delta : content, { level });
+    const data = best ? best.delta : content;
+    const compressed = zlib.deflateSync(data, { level, windowBits: windowBitsFor(data.length) });
     emit(header);
     emit(compressed);
     entries.push({ id: source.id, offset, crc32: zlib.crc32(compressed, zlib.crc32(header)) });
