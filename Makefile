@@ -1,6 +1,8 @@
 # Nymote firmware. `make run` and `make test` work on a fresh clone: each installs what it needs.
 SHELL := /bin/bash
 NODE  ?= node
+# The V8 flags the firmware runs with: the bundle's first line (see firmware/main.ts).
+NODE_FLAGS := $(shell sed -n '1s/^\#!.* node //p' firmware/main.ts)
 ARCH  ?= arm64
 BOARD ?= qemu-arm64
 NODE_GYP := npx --no-install node-gyp
@@ -37,7 +39,7 @@ bundle: deps native
 build: typecheck bundle
 
 run: build
-	$(NODE) dist/firmware/index.js run --data ./var
+	$(NODE) $(NODE_FLAGS) dist/firmware/index.js run --data ./var
 
 # Debian tools the tests drive: real clients (git, curl, python3), clang for the fuzz smoke test.
 TEST_TOOLS := git curl python3 clang libssl-dev libclang-rt-14-dev

@@ -83,7 +83,10 @@ const bench: Bench = {
     const aliceGit = path.join(data, 'store', 'alice.git');
     fs.rmSync(aliceGit, { recursive: true });
     fs.cpSync(source, aliceGit, { recursive: true });
-    const nymote = spawn(process.execPath, [path.join(REPO_ROOT, 'dist/firmware/index.js'), 'run', '--data', data, '--port-base', String(PORT_BASE), '--console', 'none'], { stdio: 'ignore' });
+    // Started as users start it: the bundle itself, whose first line gives node its flags.
+    const nymote = spawn(path.join(REPO_ROOT, 'dist/firmware/index.js'), ['run', '--data', data, '--port-base', String(PORT_BASE), '--console', 'none'], { stdio: 'ignore' });
+    // The bench ends when its cases are done; the exit handler below stops the server.
+    nymote.unref();
     const cleanups: (() => void)[] = [];
     process.on('exit', () => {
       // The server may have exited already (then its peak is unknown): say so, don't crash.
@@ -138,7 +141,8 @@ const bench: Bench = {
           if (!fs.existsSync(clone)) run('git', ['clone', '-q', '--bare', server.url, clone]);
           addCommits(server.gitDir, 10, 100_000 + round++ * 10, 5000);
         },
-        run: () => run('git', ['--git-dir', clone, 'fetch', '-q', server.url, '+refs/heads/*:refs/heads/*']),
+        // main only: the branches the push rounds make are not part of this case.
+        run: () => run('git', ['--git-dir', clone, 'fetch', '-q', server.url, '+refs/heads/main:refs/heads/main']),
       });
     }
     for (const server of servers) {

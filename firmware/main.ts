@@ -1,5 +1,12 @@
-#!/usr/bin/env node
-/** Entry of the one Node process: the `nymote` CLI, of which `run` is the whole firmware. */
+#!/usr/bin/env -S node --max-semi-space-size=1 --max-old-space-size=512
+/**
+ * Entry of the one Node process: the `nymote` CLI, of which `run` is the whole firmware.
+ * The first line is also how the firmware is to be started: those V8 flags keep the young
+ * generation small, so the buffers a clone or a push churns through are freed within
+ * milliseconds, not at the next of V8's (large, lazy) scavenges — they halve the peak RSS of
+ * a clone — and bound the heap below a small board's memory. Launchers without a shebang
+ * (nyinit, `make run`) take the flags from this line.
+ */
 import { cli } from './cli/index.js';
 import { NymoteError, describeError } from './runtime/index.js';
 
