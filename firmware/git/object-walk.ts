@@ -6,6 +6,7 @@
  * "edges"). The shallow boundary cuts the walk: its commits' parents are not followed.
  */
 import { StoreError, type ObjectId, type Store } from '../store/index.js';
+import { CommitQueue } from '../store/commit-queue.js';
 import type { AdvertisedRef } from './advertise.js';
 
 type Odb = Store['odb'];
@@ -62,50 +63,9 @@ const DONE = 4;
 /** Commits walked past the point where only uninteresting ones are queued (clock skew). */
 const SLOP = 5;
 
-/** Max-heap of commits by committer time, then id. */
-class DateQueue {
-  private readonly heap: { id: ObjectId; time: number }[] = [];
-  get size(): number {
-    return this.heap.length;
-  }
-  push(id: ObjectId, time: number): void {
-    const heap = this.heap;
-    heap.push({ id, time });
-    for (let i = heap.length - 1; i > 0; ) {
-      const parent = (i - 1) >> 1;
-      if (!before(heap[i]!, heap[parent]!)) break;
-      [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
-      i = parent;
-    }
-  }
-  pop(): ObjectId | undefined {
-    const heap = this.heap;
-    const top = heap[0];
-    const last = heap.pop();
-    if (top === undefined || last === undefined) return undefined;
-    if (heap.length > 0) {
-      heap[0] = last;
-      for (let i = 0; ; ) {
-        const l = 2 * i + 1;
-        let best = i;
-        if (l < heap.length && before(heap[l]!, heap[best]!)) best = l;
-        if (l + 1 < heap.length && before(heap[l + 1]!, heap[best]!)) best = l + 1;
-        if (best === i) break;
-        [heap[i], heap[best]] = [heap[best]!, heap[i]!];
-        i = best;
-      }
-    }
-    return top.id;
-  }
-}
-
-function before(a: { id: ObjectId; time: number }, b: { id: ObjectId; time: number }): boolean {
-  return a.time !== b.time ? a.time > b.time : a.id > b.id;
-}
-
 export function planPack(odb: Odb, request: PackPlanRequest): PackPlan {
   const flags = new Map<ObjectId, number>();
-  const queue = new DateQueue();
+  const queue = new CommitQueue();
   /** Queued commits not (yet) known to be uninteresting: the walk ends when none are left. */
   let interestingQueued = 0;
   const objects: PlannedObject[] = [];
@@ -127,7 +87,7 @@ export function planPack(odb: Odb, request: PackPlanRequest): PackPlan {
     }
     flags.set(id, flag | QUEUED | (uninteresting ? UNINTERESTING : 0));
     if (!uninteresting) interestingQueued++;
-    queue.push(id, odb.readCommit(id).committer.timestamp);
+    queue.push({ id, time: odb.readCommit(id).committer.timestamp });
   };
   /** Marks a commit uninteresting, and everything below it already walked (git's mark_parents_uninteresting). */
   const markUninteresting = (start: ObjectId): void => {
@@ -180,7 +140,7 @@ export function planPack(odb: Odb, request: PackPlanRequest): PackPlan {
   while (queue.size > 0) {
     if (interestingQueued === 0 && --slop < 0) break;
     if (interestingQueued > 0) slop = SLOP;
-    const id = queue.pop()!;
+    const { id } = queue.pop()!;
     const flag = flags.get(id)!;
     flags.set(id, flag | DONE);
     const uninteresting = (flag & UNINTERESTING) !== 0;

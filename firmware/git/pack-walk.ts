@@ -14,6 +14,7 @@
  */
 import { StoreError, type ObjectId } from '../store/index.js';
 import { decodeCommit, decodeTag, type ObjectType, type RawObject } from '../store/objects.js';
+import { CommitQueue, type QueuedCommit } from '../store/commit-queue.js';
 import { deltaCopies, type PackReader } from '../store/pack/index.js';
 import type { AdvertisedRef } from './advertise.js';
 
@@ -185,51 +186,8 @@ interface WalkCommit {
   time: number;
 }
 
-interface QueuedCommit {
+interface QueuedPackCommit extends QueuedCommit {
   handle: number;
-  id: ObjectId;
-  time: number;
-}
-
-/** Max-heap of commits by committer time, then id (object-walk.ts's order). */
-class CommitQueue {
-  private readonly heap: QueuedCommit[] = [];
-  get size(): number {
-    return this.heap.length;
-  }
-  push(item: QueuedCommit): void {
-    const heap = this.heap;
-    heap.push(item);
-    for (let i = heap.length - 1; i > 0; ) {
-      const parent = (i - 1) >> 1;
-      if (!before(heap[i]!, heap[parent]!)) break;
-      [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
-      i = parent;
-    }
-  }
-  pop(): QueuedCommit | undefined {
-    const heap = this.heap;
-    const top = heap[0];
-    const last = heap.pop();
-    if (top === undefined || last === undefined) return undefined;
-    if (heap.length > 0) {
-      heap[0] = last;
-      for (let i = 0; ; ) {
-        const l = 2 * i + 1;
-        let best = i;
-        if (l < heap.length && before(heap[l]!, heap[best]!)) best = l;
-        if (l + 1 < heap.length && before(heap[l + 1]!, heap[best]!)) best = l + 1;
-        if (best === i) break;
-        [heap[i], heap[best]] = [heap[best]!, heap[i]!];
-        i = best;
-      }
-    }
-    return top;
-  }
-}
-
-function before(a: QueuedCommit, b: QueuedCommit): boolean {
-  return a.time !== b.time ? a.time > b.time : a.id > b.id;
 }
 
 /**
@@ -410,7 +368,7 @@ class Walk extends TreeScanner {
       const handle = this.objects.findId(id);
       if (handle >= 0) this.boundary.add(handle);
     }
-    const queue = new CommitQueue();
+    const queue = new CommitQueue<QueuedPackCommit>();
     let interestingQueued = 0;
     const rootTrees: { handle: number; path: string }[] = [];
 

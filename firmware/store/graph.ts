@@ -2,65 +2,23 @@
  * The commit graph: walking history newest first, ancestry, and merge bases — all of them,
  * as git's paint-down algorithm finds them, because criss-cross histories have several.
  */
+import { CommitQueue } from './commit-queue.js';
 import type { Commit, ObjectId } from './objects.js';
 import type { ObjectDatabase } from './odb.js';
 
-/** A max-heap of commits by committer time (then id, so the order is deterministic). */
-class CommitQueue {
-  private readonly heap: { id: ObjectId; time: number }[] = [];
-
-  constructor(private readonly odb: ObjectDatabase) {}
-
-  get size(): number {
-    return this.heap.length;
-  }
-
-  push(id: ObjectId): void {
-    this.heap.push({ id, time: this.odb.readCommit(id).committer.timestamp });
-    let i = this.heap.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!this.before(i, parent)) break;
-      [this.heap[i], this.heap[parent]] = [this.heap[parent]!, this.heap[i]!];
-      i = parent;
-    }
-  }
-
-  some(predicate: (id: ObjectId) => boolean): boolean {
-    return this.heap.some((entry) => predicate(entry.id));
-  }
-
-  pop(): ObjectId | undefined {
-    const top = this.heap[0];
-    const last = this.heap.pop();
-    if (top === undefined || last === undefined) return undefined;
-    if (this.heap.length > 0) {
-      this.heap[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let best = i;
-        if (l < this.heap.length && this.before(l, best)) best = l;
-        if (r < this.heap.length && this.before(r, best)) best = r;
-        if (best === i) break;
-        [this.heap[i], this.heap[best]] = [this.heap[best]!, this.heap[i]!];
-        i = best;
-      }
-    }
-    return top.id;
-  }
-
-  private before(a: number, b: number): boolean {
-    const x = this.heap[a]!;
-    const y = this.heap[b]!;
-    return x.time !== y.time ? x.time > y.time : x.id > y.id;
-  }
+/** A queue of commit ids, newest first, reading each commit's time from the database. */
+function commitQueue(odb: ObjectDatabase) {
+  const queue = new CommitQueue();
+  return {
+    push: (id: ObjectId) => queue.push({ id, time: odb.readCommit(id).committer.timestamp }),
+    pop: () => queue.pop()?.id,
+    some: (predicate: (id: ObjectId) => boolean) => queue.some((item) => predicate(item.id)),
+  };
 }
 
 /** Commits reachable from `starts`, newest first, each once. */
 export function* walkCommits(odb: ObjectDatabase, starts: readonly ObjectId[]): Generator<{ id: ObjectId; commit: Commit }> {
-  const queue = new CommitQueue(odb);
+  const queue = commitQueue(odb);
   const seen = new Set<ObjectId>();
   for (const id of starts) if (!seen.has(id)) (seen.add(id), queue.push(id));
   for (let id = queue.pop(); id !== undefined; id = queue.pop()) {
@@ -91,7 +49,7 @@ export function mergeBases(odb: ObjectDatabase, a: ObjectId, b: ObjectId): Objec
     [a, FROM_A],
     [b, FROM_B],
   ]);
-  const queue = new CommitQueue(odb);
+  const queue = commitQueue(odb);
   queue.push(a);
   queue.push(b);
   const candidates: ObjectId[] = [];

@@ -37,6 +37,28 @@ export function parseDeltaHeader(delta: Uint8Array, what = 'delta'): DeltaHeader
   return result && { baseSize: base![0], resultSize: result[0], opsOffset: result[1] };
 }
 
+/** The copy op readCopyOp read last (one shared record: no allocation per op on the hot path). */
+const copyOp = { offset: 0, size: 0 };
+
+/**
+ * Reads the operands of copy op `op` from `at` into `copyOp`; returns where the next op
+ * starts. Offset bytes (bits 0-3), then size bytes (bits 4-6), each little-endian.
+ */
+function readCopyOp(delta: Uint8Array, at: number, op: number, what: string): number {
+  let offset = 0;
+  let size = 0;
+  for (let bit = 0; bit < 7; bit++) {
+    if (!(op & (1 << bit))) continue;
+    if (at >= delta.length) throw corrupt(`${what}: delta copy op is truncated`);
+    const byte = delta[at++]!;
+    if (bit < 4) offset += byte * 2 ** (8 * bit);
+    else size += byte * 2 ** (8 * (bit - 4));
+  }
+  copyOp.offset = offset;
+  copyOp.size = size === 0 ? 0x10000 : size;
+  return at;
+}
+
 /** The result of applying `delta` to `base`; ECORRUPT naming `what` on any out-of-range op. */
 export function applyDelta(base: Uint8Array, delta: Uint8Array, what = 'delta'): Buffer {
   const header = parseDeltaHeader(delta, what);
@@ -50,17 +72,8 @@ export function applyDelta(base: Uint8Array, delta: Uint8Array, what = 'delta'):
   while (at < delta.length) {
     const op = delta[at++]!;
     if (op & 0x80) {
-      let offset = 0;
-      let size = 0;
-      // Offset bytes (bits 0-3), then size bytes (bits 4-6), each little-endian.
-      for (let bit = 0; bit < 7; bit++) {
-        if (!(op & (1 << bit))) continue;
-        if (at >= delta.length) throw corrupt(`${what}: delta copy op is truncated`);
-        const byte = delta[at++]!;
-        if (bit < 4) offset += byte * 2 ** (8 * bit);
-        else size += byte * 2 ** (8 * (bit - 4));
-      }
-      if (size === 0) size = 0x10000;
+      at = readCopyOp(delta, at, op, what);
+      const { offset, size } = copyOp;
       if (offset + size > base.length) throw corrupt(`${what}: delta copies past the end of its base`);
       if (out + size > resultSize) throw corrupt(`${what}: delta writes past its declared result size`);
       result.set(base.subarray(offset, offset + size), out);
@@ -92,18 +105,9 @@ export function deltaCopies(delta: Uint8Array, what = 'delta'): number[] {
   while (at < delta.length) {
     const op = delta[at++]!;
     if (op & 0x80) {
-      let offset = 0;
-      let size = 0;
-      for (let bit = 0; bit < 7; bit++) {
-        if (!(op & (1 << bit))) continue;
-        if (at >= delta.length) throw corrupt(`${what}: delta copy op is truncated`);
-        const byte = delta[at++]!;
-        if (bit < 4) offset += byte * 2 ** (8 * bit);
-        else size += byte * 2 ** (8 * (bit - 4));
-      }
-      if (size === 0) size = 0x10000;
-      copies.push(out, offset, size);
-      out += size;
+      at = readCopyOp(delta, at, op, what);
+      copies.push(out, copyOp.offset, copyOp.size);
+      out += copyOp.size;
     } else if (op !== 0) {
       at += op;
       out += op;
