@@ -22,7 +22,7 @@ import {
   type Tag,
   type TreeEntry,
 } from './objects.js';
-import { encodePack, encodePackIndex, PackReader, removeStaleTemporaries, repack, type PackSourceEntry, type RepackStats } from './pack/index.js';
+import { encodePack, encodePackIndex, PackReader, repack, type PackSourceEntry, type RepackStats } from './pack/index.js';
 
 
 export interface NewObject {
@@ -74,8 +74,6 @@ export class ObjectDatabase {
     this.raw = new ByteLru(bytes, (o) => o.content.length + 64);
     this.trees = new ByteLru(bytes / 2, (t) => 64 + t.entries.length * 120);
     this.commits = new ByteLru(bytes / 8, (c) => 256 + c.message.length);
-    // What a crash left in objects/pack (temporaries of writes and pushes) goes first.
-    removeStaleTemporaries(path.join(this.objectsDir, 'pack'));
     this.refreshPacks();
   }
 

@@ -11,6 +11,7 @@ import { defaultMergeTypes } from './default-types.js';
 import type { MergeRegistry } from './merge-types/index.js';
 import { encodeTag, hashObject, type ObjectId, type Signature } from './objects.js';
 import { ObjectDatabase } from './odb.js';
+import { removeStaleRepositoryTemporaries } from './pack/index.js';
 import { isUnder, joinPath, splitPath } from './paths.js';
 import { CommitPipeline, type CommittedUpdate, type Durability, type JobOutcome } from './pipeline.js';
 import { RefStore, assertRefName, type RefLock } from './refs.js';
@@ -114,6 +115,8 @@ export class Store {
     options: StoreOptions,
   ) {
     this.durability = options.durability ?? 'full';
+    // What a crash left behind (temporaries of writes and pushes) goes first.
+    removeStaleRepositoryTemporaries(gitDir);
     this.odb = new ObjectDatabase(gitDir, {
       durable: this.durability !== 'none',
       ...(options.cacheBytes === undefined ? {} : { cacheBytes: options.cacheBytes }),

@@ -320,4 +320,29 @@ test('a corrupt loose object is an error naming it, never wrong data', async () 
   assert.throws(() => reopen().get('file'), (e: unknown) => code('ECORRUPT')(e) && /does not match/.test((e as Error).message));
 });
 
+test('what a crash left (staged ref values, half-made repositories) goes when a store opens; a live writer\'s stays', () => {
+  const dir = tempDir('store-sweep');
+  const gitDir = path.join(dir, 'alice.git');
+  Store.open(gitDir).close();
+  const old = new Date(Date.now() - 3600_000);
+  const deadPid = 2 ** 22 + 1; // above Linux's pid_max: never a running process
+  const leftovers = [path.join(gitDir, 'refs', 'heads', `.tmp-${deadPid}-1-main`), path.join(gitDir, 'refs', 'heads', 'topic', `.tmp-${deadPid}-2-x`)];
+  const live = path.join(gitDir, 'refs', 'heads', `.tmp-${process.pid}-3-main`);
+  for (const file of [...leftovers, live]) {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, 'x');
+    fs.utimesSync(file, old, old);
+  }
+  const halfMade = path.join(dir, '.init-bob.git-abc123');
+  fs.mkdirSync(path.join(halfMade, 'objects'), { recursive: true });
+  fs.utimesSync(halfMade, old, old);
+
+  Store.open(gitDir).close();
+  for (const file of leftovers) assert.not.ok(fs.existsSync(file), file);
+  assert.ok(fs.existsSync(live), 'a running process\'s temporary is left alone');
+  Store.open(path.join(dir, 'bob.git')).close();
+  assert.not.ok(fs.existsSync(halfMade));
+  assert.ok(fs.existsSync(path.join(dir, 'bob.git', 'HEAD')));
+});
+
 test.run();

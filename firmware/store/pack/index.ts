@@ -30,4 +30,4 @@ export { encodePackIndex } from './idx.js';
 export { encodePackSteps } from './writer.js';
 export { PackStreamCheck, type PackStreamLimits } from './stream-check.js';
 export { indexPackFixingThin, type CompletedPack } from './thin.js';
-export { removeStaleTemporaries, temporaryName, STALE_TEMPORARY_MS } from './temporaries.js';
+export { removeStaleTemporaries, removeStaleRepositoryTemporaries, temporaryName, STALE_TEMPORARY_MS } from './temporaries.js';

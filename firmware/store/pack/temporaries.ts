@@ -1,6 +1,7 @@
 /**
- * Temporary files in objects/pack: a pack or index being written (tmp_pack_*, tmp_idx_*), a
- * pushed pack being received (tmp_push_*), a group commit's staged pack (.tmp-<pid>-*). A
+ * Temporary files of a repository: in objects/pack a pack or index being written (tmp_pack_*,
+ * tmp_idx_*), a pushed pack being received (tmp_push_*), a group commit's staged pack; beside
+ * refs, a ref's staged value (the last two named .tmp-<pid>-*, see runtime/durable.ts). A
  * crash leaves them behind; nothing ever reads them. When a store opens, the stale ones go:
  * older than STALE_TEMPORARY_MS and not named after a process that is still running, so a
  * push another process is receiving (or indexing, for minutes) is never pulled from under it.
@@ -60,5 +61,23 @@ export function removeStaleTemporaries(packDir: string, maxAgeMs = STALE_TEMPORA
       // Another process removed it, or may not: it stays for the next open.
     }
   }
+  return removed;
+}
+
+/** Removes the stale temporaries of a whole repository: objects/pack, refs/ (every level) and the top. */
+export function removeStaleRepositoryTemporaries(gitDir: string): string[] {
+  const removed = removeStaleTemporaries(path.join(gitDir, 'objects', 'pack'));
+  const sweep = (dir: string): void => {
+    removed.push(...removeStaleTemporaries(dir));
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of entries) if (entry.isDirectory()) sweep(path.join(dir, entry.name));
+  };
+  sweep(path.join(gitDir, 'refs'));
+  removed.push(...removeStaleTemporaries(gitDir));
   return removed;
 }
