@@ -3,7 +3,7 @@
  *   - commits/s, one key per commit: the store with full durability (every commit fsynced)
  *     vs isomorphic-git (writeBlob/writeTree/writeCommit/writeRef; it never fsyncs);
  *   - the same without fsync on both sides (isomorphic-git never fsyncs);
- *   - commits/s with 8 concurrent writers: the store's group commit;
+ *   - commits/s with 8 and 32 concurrent writers: the store's group commit;
  *   - writes/s in batched transactions of 1,000 keys: the store (durable) vs git fast-import
  *     (one process per batch, the batched reference) vs isomorphic-git;
  *   - reads/s: cached (hot path) and cold (no object cache, objects from a gc'd pack);
@@ -158,12 +158,12 @@ const bench: Bench = {
       { case: 'commit, 1 key (durable)', implementation: 'isomorphic-git (no fsync)', unitsPerRun: 1, run: () => iso.commit([[key(), `value ${counter}`]]) },
       { case: 'commit, 1 key (no fsync)', implementation: 'nymote store', unitsPerRun: 1, run: () => unsynced.set(key(), `value ${counter}`) },
       { case: 'commit, 1 key (no fsync)', implementation: 'isomorphic-git (no fsync)', unitsPerRun: 1, run: () => iso.commit([[key(), `value ${counter}`]]) },
-      {
-        case: 'commit, 1 key, 8 writers (durable)',
+      ...[8, 32].map((writers) => ({
+        case: `commit, 1 key, ${writers} writers (durable)`,
         implementation: 'nymote store',
-        unitsPerRun: 8,
-        run: () => Promise.all(Array.from({ length: 8 }, () => concurrent.set(key(), `value ${counter}`))),
-      },
+        unitsPerRun: writers,
+        run: () => Promise.all(Array.from({ length: writers }, () => concurrent.set(key(), `value ${counter}`))),
+      })),
       {
         case: `writes in ${KEYS_PER_BATCH}-key commits`,
         implementation: 'nymote store',

@@ -567,7 +567,8 @@ export class PackReader {
   private deltaResultSize(offset: number, header: EntryHeader, start: Buffer, end: number, where: string): number {
     let head: Buffer;
     try {
-      head = zlib.inflateSync(start, { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: Math.max(1, header.size) });
+      // The sizes are in the first few bytes: small output chunks, not zlib's 16 KiB each.
+      head = zlib.inflateSync(start, { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: Math.max(1, header.size), chunkSize: 64 });
     } catch (error) {
       throw corrupt(`${where}: bad zlib data (${(error as Error).message})`, error);
     }
