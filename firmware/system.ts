@@ -4,18 +4,18 @@
  * Signpost, Jitsu, OTA) are registered here.
  */
 import { TokenStore, UserDirectory } from './accounts/index.js';
-import { Shell, ConsoleSocketService, addRuntimeCommands, startSession } from './console/index.js';
+import { ConsolePassword, ConsoleSocketService, Shell, addDataCommands, addRuntimeCommands, addSetupCommands, startSession, type PowerAction } from './console/index.js';
 import { SyncService, mountGit } from './git/index.js';
 import { Authenticator, HttpService, TlsCredentials, createHttpsService, mountApi, mountStatusRoutes } from './http/index.js';
 import { sha1 } from './native.js';
-import { LogSink, Runtime, type RunConfig, type Service } from './runtime/index.js';
+import { DeviceSettings, LogSink, Runtime, type RunConfig, type Service } from './runtime/index.js';
 import { UserStores } from './store/index.js';
 
 export interface System {
   readonly runtime: Runtime;
   readonly shell: Shell;
-  /** Resolves when a console asked to stop (quit on the terminal). */
-  readonly stopRequested: Promise<void>;
+  /** Resolves when a console asked to stop (quit on the terminal, reboot, poweroff), with how. */
+  readonly stopRequested: Promise<PowerAction>;
   stop(): Promise<void>;
 }
 
@@ -24,13 +24,34 @@ export async function startSystem(config: RunConfig, logSink: LogSink): Promise<
   const log = runtime.log;
   log.info('starting', { version: runtime.version, mode: config.mode, data: config.data.root, sha1: sha1.implementation });
 
-  const shell = new Shell();
-  addRuntimeCommands(shell, runtime);
+  const settings = new DeviceSettings(config.data.config);
+  const applySettings = () => {
+    // Node reads TZ at each date conversion: the whole process follows the new zone.
+    process.env.TZ = settings.timezone();
+  };
+  applySettings();
 
   const users = new UserDirectory(config.data.secrets);
   const auth = new Authenticator({ users, tokens: new TokenStore(config.data.secrets), log: log.child('auth') });
   const stores = new UserStores(config.data.store);
   const tls = new TlsCredentials(config.data.secrets, { log: log.child('tls') });
+
+  let requestStop!: (action: PowerAction) => void;
+  const stopRequested = new Promise<PowerAction>((resolve) => (requestStop = resolve));
+  const shell = new Shell();
+  const consolePassword = new ConsolePassword(config.data.secrets);
+  addRuntimeCommands(shell, runtime, (action) => requestStop(action));
+  addSetupCommands(shell, {
+    users,
+    settings,
+    consolePassword,
+    makeStore: async (user) => void stores.ensure(user),
+    applied: () => {
+      applySettings();
+      log.info('settings changed', { hostname: settings.hostname(), timezone: settings.timezone() });
+    },
+  });
+  addDataCommands(shell, { users, stores });
 
   // The console socket goes first: it is also the lock that keeps a second instance off this data.
   runtime.services.add(new ConsoleSocketService(config.data.consoleSocket, shell, log.child('console')));
@@ -49,14 +70,13 @@ export async function startSystem(config: RunConfig, logSink: LogSink): Promise<
 
   await runtime.services.startAll();
 
-  let requestStop!: () => void;
-  const stopRequested = new Promise<void>((resolve) => (requestStop = resolve));
   const stdin = process.stdin;
   const terminalConsole = config.console === 'stdio' || (config.console === 'auto' && stdin.isTTY === true);
   if (terminalConsole) {
-    const session = startSession(shell, { input: stdin, output: process.stdout, terminal: stdin.isTTY === true });
+    const session = startSession(shell, { input: stdin, output: process.stdout, terminal: stdin.isTTY === true }, { password: consolePassword });
     // quit (or Ctrl-D) on the terminal console stops the firmware, like any foreground program.
-    void session.closed.then(() => requestStop());
+    void session.closed.then(() => requestStop('stop'));
+    if (!settings.configured()) log.info("not set up yet: type 'setup' on the console");
   }
   log.info('ready', { http: `http://${config.listen}:${http.boundPort() ?? config.ports.http}/` });
 

@@ -14,6 +14,7 @@ import {
   type RunConfig,
 } from '../runtime/index.js';
 import { startSystem } from '../system.js';
+import type { PowerAction } from '../console/index.js';
 import { dataOption, modeOption, stringOption, type OptionSpec, type Parsed } from './args.js';
 
 export const RUN_OPTIONS: OptionSpec = {
@@ -78,6 +79,9 @@ export function runConfigFrom({ values, positionals }: Parsed): Omit<RunConfig, 
   };
 }
 
+/** How nyinit (native/init) learns what to do once the firmware has stopped. */
+const EXIT_CODES: Record<PowerAction, number> = { stop: 0, reboot: 100, poweroff: 101, halt: 102 };
+
 export async function runCommand(parsed: Parsed): Promise<number> {
   const { dataRoot, ...rest } = runConfigFrom(parsed);
   const data = prepareDataDir(dataRoot);
@@ -90,16 +94,16 @@ export async function runCommand(parsed: Parsed): Promise<number> {
     logSink.close();
     throw err;
   }
-  const signal = await new Promise<string>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    void system.stopRequested.then(() => resolve('console'));
+  const [signal, action] = await new Promise<[string, PowerAction]>((resolve) => {
+    process.once('SIGINT', () => resolve(['SIGINT', 'stop']));
+    process.once('SIGTERM', () => resolve(['SIGTERM', 'stop']));
+    void system.stopRequested.then((requested) => resolve(['console', requested]));
   });
   // A second signal while stopping means "now": exit without waiting.
   const force = () => process.exit(130);
   process.once('SIGINT', force);
   process.once('SIGTERM', force);
-  system.runtime.log.info('stop requested', { by: signal });
+  system.runtime.log.info('stop requested', { by: signal, action });
   await system.stop();
-  return 0;
+  return EXIT_CODES[action];
 }

@@ -1,8 +1,11 @@
-/** The console commands that every instance has: status, version, logs. */
-import type { Runtime } from '../runtime/index.js';
+/** The console commands that every instance has: status, version, logs, reboot, poweroff. */
+import { UsageError, type Runtime } from '../runtime/index.js';
 import type { Shell } from './shell.js';
 
-export function addRuntimeCommands(shell: Shell, runtime: Runtime): void {
+/** What the firmware does when it stops: nyinit turns the exit into the action (see native/init). */
+export type PowerAction = 'stop' | 'reboot' | 'poweroff' | 'halt';
+
+export function addRuntimeCommands(shell: Shell, runtime: Runtime, power: (action: PowerAction) => void): void {
   shell.add({
     name: 'status',
     summary: 'version, uptime and the state of every service',
@@ -23,12 +26,33 @@ export function addRuntimeCommands(shell: Shell, runtime: Runtime): void {
   });
   shell.add({
     name: 'logs',
-    summary: 'show the most recent log lines',
-    usage: 'logs [COUNT]',
-    run: (args, out) => {
-      const count = args[0] === undefined ? 20 : Number(args[0]);
-      if (!Number.isInteger(count) || count <= 0) throw new Error(`invalid count '${args[0]}'`);
-      for (const line of runtime.logSink.ring.slice(-count)) out.line(line);
+    summary: 'show the most recent log lines; -f keeps following until Ctrl-C',
+    usage: 'logs [COUNT] [-f]',
+    run: async (args, io) => {
+      const follow = args.includes('-f');
+      const rest = args.filter((a) => a !== '-f');
+      if (rest.length > 1) throw new UsageError(`logs: unexpected argument '${rest[1]}'`);
+      const count = rest[0] === undefined ? 20 : Number(rest[0]);
+      if (!Number.isInteger(count) || count <= 0) throw new UsageError(`logs: invalid count '${rest[0]}'`);
+      for (const line of runtime.logSink.ring.slice(-count)) io.line(line);
+      if (!follow || io.signal.aborted) return;
+      const stop = runtime.logSink.follow((line) => io.line(line));
+      await new Promise<void>((resolve) => io.signal.addEventListener('abort', () => resolve(), { once: true }));
+      stop();
     },
   });
+  for (const [name, summary] of [
+    ['reboot', 'restart the device (on a host: stop the firmware)'],
+    ['poweroff', 'stop the firmware and power the device off'],
+  ] as const) {
+    shell.add({
+      name,
+      summary,
+      run: (args, io) => {
+        if (args.length > 0) throw new UsageError(`${name}: unexpected argument '${args[0]}'`);
+        io.line(runtime.config.mode === 'device' ? `${name}: stopping services…` : `${name}: host mode, stopping the firmware`);
+        power(runtime.config.mode === 'device' ? name : 'stop');
+      },
+    });
+  }
 }

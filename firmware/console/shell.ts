@@ -5,8 +5,16 @@
  */
 import { describeError } from '../runtime/index.js';
 
-export interface ConsoleOutput {
+/** What a command talks to: the person (or script) at the other end of the session. */
+export interface ConsoleIO {
   line(text?: string): void;
+  /**
+   * Asks for one line and waits for it; `secret` answers are not echoed. Rejects with
+   * ECANCELED when the person presses Ctrl-C or the session ends.
+   */
+  ask(question: string, options?: { secret?: boolean }): Promise<string>;
+  /** Aborted on Ctrl-C or when the session ends: long-running commands (logs -f) stop then. */
+  readonly signal: AbortSignal;
 }
 
 export interface ConsoleCommand {
@@ -15,7 +23,7 @@ export interface ConsoleCommand {
   readonly usage?: string;
   /** Words the completer offers after the command name (subcommands). */
   readonly completions?: readonly string[];
-  run(args: string[], out: ConsoleOutput): void | Promise<void>;
+  run(args: string[], io: ConsoleIO): void | Promise<void>;
 }
 
 /** Result of one command line: keep reading, or the person asked to leave. */
@@ -58,7 +66,7 @@ export class Shell {
   }
 
   /** Runs one line; any failure is one line of output, never a stack trace. */
-  async execute(line: string, out: ConsoleOutput): Promise<LineOutcome> {
+  async execute(line: string, out: ConsoleIO): Promise<LineOutcome> {
     const words = splitWords(line);
     if (words.length === 0) return 'continue';
     const [name, ...args] = words as [string, ...string[]];
@@ -76,7 +84,7 @@ export class Shell {
     return 'continue';
   }
 
-  private help(topic: string | undefined, out: ConsoleOutput): void {
+  private help(topic: string | undefined, out: ConsoleIO): void {
     if (topic !== undefined) {
       const command = this.commands.get(topic);
       if (command === undefined) throw new Error(`no command '${topic}'`);

@@ -1,6 +1,7 @@
 /**
  * The data directory contract of DESIGN.md: store/, secrets/ (0700, never synced), firmware/,
- * log/, and run/ for the sockets of a running instance.
+ * log/, config/ for the device's settings (hostname, time zone, network), and run/ for the
+ * sockets of a running instance.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,6 +14,7 @@ export interface DataDir {
   readonly secrets: string;
   readonly firmware: string;
   readonly log: string;
+  readonly config: string;
   readonly run: string;
   /** The console's local socket of a running instance. */
   readonly consoleSocket: string;
@@ -30,6 +32,7 @@ export function dataDirLayout(root: string): DataDir {
     secrets: path.join(root, 'secrets'),
     firmware: path.join(root, 'firmware'),
     log: path.join(root, 'log'),
+    config: path.join(root, 'config'),
     run: path.join(root, 'run'),
     consoleSocket: path.join(root, 'run', 'console.sock'),
   };
@@ -48,7 +51,7 @@ export function prepareDataDir(root: string): DataDir {
     }
   };
   make(root, 0o755);
-  for (const dir of [dirs.store, dirs.firmware, dirs.log]) make(dir, 0o755);
+  for (const dir of [dirs.store, dirs.firmware, dirs.log, dirs.config]) make(dir, 0o755);
   // secrets/ holds keys and password hashes; run/ holds the console socket. Owner only.
   for (const dir of [dirs.secrets, dirs.run]) {
     make(dir, 0o700);

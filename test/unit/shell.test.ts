@@ -1,11 +1,21 @@
 import { PassThrough } from 'node:stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MAX_LINE_BYTES, Shell, splitWords, startSession } from '../../firmware/console/index.js';
+import { MAX_LINE_BYTES, Shell, splitWords, startSession, type ConsoleIO } from '../../firmware/console/index.js';
 
-function collect(shell: Shell) {
+function collect(shell: Shell, answers: string[] = []) {
   const lines: string[] = [];
-  return { lines, out: { line: (t = '') => lines.push(t) }, shell };
+  const out: ConsoleIO = {
+    line: (t = '') => void lines.push(t),
+    ask: async (question) => {
+      lines.push(question);
+      const answer = answers.shift();
+      if (answer === undefined) throw new Error('no more answers');
+      return answer;
+    },
+    signal: new AbortController().signal,
+  };
+  return { lines, out, shell };
 }
 
 test('splitWords keeps quoted words together', () => {

@@ -1,0 +1,83 @@
+/**
+ * `user` and `store` on the console: the same actions as `nymote user` and `nymote store`,
+ * on the running firmware's own stores. Passwords are asked for twice, never echoed, never
+ * taken as arguments (they would sit in the history).
+ */
+import { parse } from '../cli/args.js';
+import { STORE_OPTIONS, storeAction } from '../cli/store.js';
+import type { UserDirectory } from '../accounts/index.js';
+import { NymoteError, UsageError } from '../runtime/index.js';
+import type { UserStores } from '../store/index.js';
+import { askNewPassword } from './setup.js';
+import type { Shell } from './shell.js';
+
+export interface DataCommandContext {
+  users: UserDirectory;
+  stores: UserStores;
+}
+
+export function addDataCommands(shell: Shell, { users, stores }: DataCommandContext): void {
+  shell.add({
+    name: 'user',
+    summary: 'add, list, change the password of, or remove users',
+    usage: 'user add NAME | user passwd NAME | user list | user remove NAME',
+    completions: ['add', 'passwd', 'list', 'remove'],
+    run: async ([action, name, ...extra], io) => {
+      if (extra.length > 0) throw new UsageError(`user: unexpected argument '${extra[0]}'`);
+      const needName = () => {
+        if (name === undefined) throw new UsageError(`user ${action}: missing NAME`);
+        return name;
+      };
+      switch (action) {
+        case 'list':
+          for (const user of users.list()) io.line(`${user.name}  ${user.created}`);
+          return;
+        case 'add': {
+          const user = needName();
+          if (users.exists(user)) throw new NymoteError('EEXIST', `user ${user} exists`);
+          await users.add(user, (await askNewPassword(io, `password for ${user}`))!);
+          stores.ensure(user);
+          io.line(`added user ${user}`);
+          return;
+        }
+        case 'passwd': {
+          const user = needName();
+          if (!users.exists(user)) throw new NymoteError('ENOUSER', `no user '${user}'`);
+          await users.setPassword(user, (await askNewPassword(io, `new password for ${user}`))!);
+          io.line(`changed the password of ${user}`);
+          return;
+        }
+        case 'remove': {
+          const user = needName();
+          users.remove(user);
+          io.line(`removed user ${user} (their store stays)`);
+          return;
+        }
+        default:
+          throw new UsageError(`user: ${action === undefined ? 'missing action' : `unknown action '${action}'`} (add, passwd, list, remove)`);
+      }
+    },
+  });
+  shell.add({
+    name: 'store',
+    summary: "get, set, remove, list and log values in a user's store",
+    usage: 'store get|set|rm|ls|log PATH [VALUE] [--user U] [--branch B] [-n N]',
+    completions: ['get', 'set', 'rm', 'ls', 'log'],
+    run: async (args, io) => {
+      const { values, positionals } = parse('store', args, STORE_OPTIONS);
+      const [action, ...rest] = positionals;
+      const names = users.list().map((u) => u.name);
+      const user = typeof values.user === 'string' ? values.user : names.length === 1 ? names[0] : undefined;
+      if (user === undefined || !names.includes(user)) {
+        throw new UsageError(names.length === 0 ? 'store: no users yet; add one with setup or user add' : `store: name an existing user with --user (${names.join(', ')})`);
+      }
+      const branch = stores.get(user).branch(typeof values.branch === 'string' ? values.branch : 'main');
+      let text = '';
+      await storeAction(branch, action, rest, values, {
+        write: (chunk) => (text += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')),
+        readValue: () => Promise.reject(new UsageError('store set: give PATH and VALUE')),
+      });
+      for (const line of text.replace(/\n$/, '').split('\n')) io.line(line);
+    },
+  });
+}
