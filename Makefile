@@ -9,7 +9,7 @@ NODE_GYP := npx --no-install node-gyp
 # --nodedir: use the machine's Node headers; node-gyp must never try to download them.
 GYP_FLAGS := --nodedir=/usr
 
-.PHONY: all deps build typecheck bundle native cross cross-all run test test-tools test-cross fuzz bench clean
+.PHONY: all deps build typecheck bundle native cross cross-all init run test test-tools test-cross fuzz bench clean
 
 all: build
 
@@ -42,12 +42,12 @@ run: build
 	$(NODE) $(NODE_FLAGS) dist/firmware/index.js run --data ./var
 
 # Debian tools the tests drive: real clients (git, curl, python3), clang for the fuzz smoke test.
-TEST_TOOLS := git curl python3 clang libssl-dev libclang-rt-14-dev
+TEST_TOOLS := git curl python3 clang libssl-dev libclang-rt-14-dev busybox dnsmasq chrony socat
 test-tools:
 	scripts/apt-deps.sh $(TEST_TOOLS)
 
 # Fast, representative suites; slow ones (long fuzzing, every board's boot) have their own targets.
-test: test-tools build cross-all
+test: test-tools build cross-all init
 	$(NODE) scripts/test-summary.mjs test/unit test/interop test/cross
 
 cross: deps
@@ -58,6 +58,10 @@ cross-all: deps
 	scripts/apt-deps.sh qemu-user-static
 	scripts/cross-build.sh armhf && scripts/cross-build.sh arm64
 	rootfs/fetch-debs.sh armhf nodejs >/dev/null && rootfs/fetch-debs.sh arm64 nodejs >/dev/null
+
+# nyinit, the device's PID 1 (native/init): static, for the host (its tests) and both ARM arches.
+init:
+	scripts/build-init.sh host && scripts/build-init.sh armhf && scripts/build-init.sh arm64
 
 test-cross: cross-all
 	$(NODE) scripts/test-summary.mjs test/cross
