@@ -150,6 +150,8 @@ function terminalSession(
       }
     });
   });
+  // Ctrl-Z must not stop the one firmware process (readline's default sends it SIGTSTP).
+  rl.on('SIGTSTP', () => undefined);
   rl.on('SIGINT', () => {
     rl.write(null, { ctrl: true, name: 'u' });
     muted = false;

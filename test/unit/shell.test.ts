@@ -70,4 +70,59 @@ test('a piped session ends at end of input', async () => {
   assert.is(await session.closed, 'eof');
 });
 
+test('a terminal session survives garbage and binary bytes on the line, then answers as before', async () => {
+  const shell = new Shell();
+  shell.add({ name: 'ping', summary: 'pong', run: (_args, out) => out.line('pong') });
+  const input = new PassThrough();
+  const output = new PassThrough();
+  let text = '';
+  output.on('data', (c) => (text += c));
+  const session = startSession(shell, { input, output, terminal: true });
+  let seed = 7;
+  const garbage = Buffer.from(Array.from({ length: 4096 }, () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) & 0xff).filter((b) => b !== 0x0d && b !== 0x0a && b !== 0x03 && b !== 0x04));
+  garbage[100] = 0x1a; // Ctrl-Z: must not stop the process
+  input.write(garbage);
+  input.write(Buffer.from([0x1b, 0x5b, 0x31, 0x3b, 0xff, 0xfe, 0xc3, 0x28, 0x1b])); // broken escapes, invalid UTF-8
+  // What a person would do after line noise: Enter (an error, or nothing), Ctrl-C, then a command.
+  input.write('\r');
+  await new Promise((r) => setTimeout(r, 20));
+  input.write('\x03');
+  await new Promise((r) => setTimeout(r, 20));
+  input.write('ping\r');
+  await new Promise((r) => setTimeout(r, 50));
+  assert.match(text, /pong\r\n/);
+  input.write('quit\r');
+  assert.is(await session.closed, 'quit');
+});
+
+test('a command asks; the next line answers it, and Ctrl-C cancels the question and the command', async () => {
+  const shell = new Shell();
+  shell.add({ name: 'greet', summary: 'asks a name', run: async (_args, io) => io.line(`hello ${await io.ask('name: ')}`) });
+  shell.add({ name: 'wait', summary: 'waits for Ctrl-C', run: (_args, io) => new Promise<void>((resolve) => io.signal.addEventListener('abort', () => (io.line('stopped'), resolve()))) });
+  const input = new PassThrough();
+  const output = new PassThrough();
+  let text = '';
+  output.on('data', (c) => (text += c));
+  const session = startSession(shell, { input, output, terminal: true });
+  const settle = () => new Promise((r) => setTimeout(r, 20));
+  input.write('greet\r');
+  await settle();
+  input.write('Ada\r');
+  await settle();
+  input.write('wait\r');
+  await settle();
+  input.write('\x03');
+  await settle();
+  input.write('greet\r');
+  await settle();
+  input.write('\x03');
+  await settle();
+  input.write('quit\r');
+  assert.is(await session.closed, 'quit');
+  assert.match(text, /hello Ada/);
+  assert.match(text, /stopped/);
+  assert.match(text, /error: canceled/);
+  assert.not.match(text, /unknown command 'Ada'/);
+});
+
 test.run();
