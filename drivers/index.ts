@@ -19,6 +19,8 @@ import {
 export * from './serial/index.js';
 export * from './gpio/index.js';
 export * from './watchdog/index.js';
+export * from './network/index.js';
+export * from './clock/index.js';
 
 /** The hardware part of a board.json. */
 export interface BoardHardware {

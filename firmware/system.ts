@@ -8,7 +8,7 @@ import { ConsolePassword, ConsoleSocketService, Shell, addDataCommands, addRunti
 import { SyncService, mountGit } from './git/index.js';
 import { Authenticator, HttpService, TlsCredentials, createHttpsService, mountApi, mountStatusRoutes } from './http/index.js';
 import { sha1 } from './native.js';
-import { DeviceSettings, LogSink, Runtime, type RunConfig, type Service } from './runtime/index.js';
+import { DeviceSettings, HardwareService, LogSink, Runtime, boardHardware, loadBoard, type RunConfig, type Service } from './runtime/index.js';
 import { UserStores } from './store/index.js';
 
 export interface System {
@@ -48,6 +48,7 @@ export async function startSystem(config: RunConfig, logSink: LogSink): Promise<
     makeStore: async (user) => void stores.ensure(user),
     applied: () => {
       applySettings();
+      void hardware?.applyNetwork();
       log.info('settings changed', { hostname: settings.hostname(), timezone: settings.timezone() });
     },
   });
@@ -55,6 +56,10 @@ export async function startSystem(config: RunConfig, logSink: LogSink): Promise<
 
   // The console socket goes first: it is also the lock that keeps a second instance off this data.
   runtime.services.add(new ConsoleSocketService(config.data.consoleSocket, shell, log.child('console')));
+  // A device's hardware next: the LED says "booting" and the watchdog is fed from here on.
+  const hardware =
+    config.mode === 'device' ? new HardwareService(await boardHardware(loadBoard(), log.child('hardware')), settings, log.child('hardware'), () => runtime.health().status === 'ok') : undefined;
+  if (hardware !== undefined) runtime.services.add(hardware);
   // The stores stop last (services stop in reverse), after everything that writes to them.
   runtime.services.add(storesService(stores));
   runtime.services.add(tls);
@@ -70,6 +75,7 @@ export async function startSystem(config: RunConfig, logSink: LogSink): Promise<
 
   await runtime.services.startAll();
 
+  if (hardware !== undefined) startDeviceConsole(hardware, shell, consolePassword, settings, runtime);
   const stdin = process.stdin;
   const terminalConsole = config.console === 'stdio' || (config.console === 'auto' && stdin.isTTY === true);
   if (terminalConsole) {
@@ -91,6 +97,26 @@ export async function startSystem(config: RunConfig, logSink: LogSink): Promise<
       logSink.close();
     },
   };
+}
+
+/**
+ * The serial console of a device: locked by the console password if one is set, straight
+ * into `setup` on a device that has not been set up, and the button's short press prints the
+ * status there. The LED turns to "ready", or "error" when a service failed to start.
+ */
+function startDeviceConsole(hardware: HardwareService, shell: Shell, password: ConsolePassword, settings: DeviceSettings, runtime: Runtime): void {
+  hardware.showLed(runtime.health().status === 'ok' ? 'ready' : 'error');
+  const serial = hardware.console!;
+  startSession(shell, serial, { password, ...(settings.configured() ? {} : { firstCommand: 'setup' }) });
+  hardware.onButton((event) => {
+    const say = (text: string) => serial.output.write(`\r\n${text}\r\n`);
+    if (event === 'status') {
+      const report = runtime.health();
+      say(`nymote ${report.version} · up ${report.uptimeSeconds}s · ${report.status}`);
+    } else {
+      say("button held: to erase this device, type 'factory-reset' here");
+    }
+  });
 }
 
 /** The users' stores as a service: nothing to start, and on stop every queued write lands. */

@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 
 out=dist/firmware
 rm -rf "$out"
-npx --no-install ncc build firmware/main.ts -o "$out" --target es2022 --quiet
+# serialport finds its native binding at run time, which ncc cannot follow: it stays a package
+# (node_modules/@serialport/bindings-cpp beside the bundle on a device; never loaded on a host).
+npx --no-install ncc build firmware/main.ts -o "$out" --target es2022 --quiet -e @serialport/bindings-cpp
 
 shopt -s nullglob
 host_addons=(build/Release/*.node)

@@ -36,6 +36,8 @@ const canceled = () => new NymoteError('ECANCELED', 'canceled');
 export interface SessionOptions {
   /** When set, a terminal session opens only after the password (the serial console's lock). */
   password?: ConsolePassword;
+  /** Typed for the person once the session is open (a fresh device starts in `setup`). */
+  firstCommand?: string;
 }
 
 export function startSession(shell: Shell, streams: SessionStreams, options: SessionOptions = {}): ConsoleSession {
@@ -43,7 +45,7 @@ export function startSession(shell: Shell, streams: SessionStreams, options: Ses
     if (streams.output.writable) streams.output.write(text);
   };
   const line = (text = '') => write(text.replace(/\n/g, '\r\n') + '\r\n');
-  return streams.terminal ? terminalSession(shell, streams, write, line, options.password) : pipeSession(shell, streams, line);
+  return streams.terminal ? terminalSession(shell, streams, write, line, options) : pipeSession(shell, streams, line);
 }
 
 /** The command running now, if any: its abort signal, and the question it waits on. */
@@ -69,7 +71,7 @@ function terminalSession(
   streams: SessionStreams,
   write: (text: string) => void,
   line: (text?: string) => void,
-  password: ConsolePassword | undefined,
+  { password, firstCommand }: SessionOptions,
 ): ConsoleSession {
   // readline echoes through this: muted while a secret is typed.
   let muted = false;
@@ -188,6 +190,8 @@ function terminalSession(
   } else {
     rl.prompt();
   }
+  // As if typed at the first prompt (after the password): it shows, and goes through the queue.
+  if (firstCommand !== undefined) void queue.then(() => open && rl.write(`${firstCommand}\n`));
   return { closed, close: () => rl.close() };
 }
 

@@ -15,6 +15,7 @@ export { dataDirPath, dataDirLayout, prepareDataDir, type DataDir } from './data
 export { writeFileDurable, withFileLock, fsyncDirectory, StagedFiles } from './durable.js';
 export { listenTcp, addressOf, bindError } from './listen.js';
 export { defaultListenAddress, type RunConfig, type ConsoleMode } from './config.js';
+export { HardwareService, boardHardware, loadBoard, type Board, type HardwareParts } from './hardware.js';
 export { DeviceSettings, parseNetwork, formatNetwork, hostnameProblem, timezoneProblem, type NetworkSettings } from './settings.js';
 
 export interface HealthReport {
