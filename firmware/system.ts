@@ -4,7 +4,7 @@
  * Signpost, Jitsu, OTA) are registered here.
  */
 import { TokenStore, UserDirectory } from './accounts/index.js';
-import { ConsolePassword, ConsoleSocketService, Shell, addDataCommands, addRuntimeCommands, addSetupCommands, startSession, type PowerAction } from './console/index.js';
+import { ConsolePassword, ConsoleSocketService, Shell, addDataCommands, addRuntimeCommands, addSetupCommands, startSession, type StopRequest } from './console/index.js';
 import { SyncService, mountGit } from './git/index.js';
 import { Authenticator, HttpService, TlsCredentials, createHttpsService, mountApi, mountStatusRoutes } from './http/index.js';
 import { sha1 } from './native.js';
@@ -15,7 +15,7 @@ export interface System {
   readonly runtime: Runtime;
   readonly shell: Shell;
   /** Resolves when a console asked to stop (quit on the terminal, reboot, poweroff), with how. */
-  readonly stopRequested: Promise<PowerAction>;
+  readonly stopRequested: Promise<StopRequest>;
   stop(): Promise<void>;
 }
 
@@ -36,11 +36,11 @@ export async function startSystem(config: RunConfig, logSink: LogSink): Promise<
   const stores = new UserStores(config.data.store);
   const tls = new TlsCredentials(config.data.secrets, { log: log.child('tls') });
 
-  let requestStop!: (action: PowerAction) => void;
-  const stopRequested = new Promise<PowerAction>((resolve) => (requestStop = resolve));
+  let requestStop!: (action: StopRequest) => void;
+  const stopRequested = new Promise<StopRequest>((resolve) => (requestStop = resolve));
   const shell = new Shell();
   const consolePassword = new ConsolePassword(config.data.secrets);
-  addRuntimeCommands(shell, runtime, (action) => requestStop(action));
+  addRuntimeCommands(shell, runtime, (action) => requestStop(action), () => settings.hostname());
   addSetupCommands(shell, {
     users,
     settings,

@@ -5,6 +5,7 @@ import {
   PORT_NAMES,
   UsageError,
   defaultListenAddress,
+  eraseDataDir,
   parsePort,
   prepareDataDir,
   resolvePorts,
@@ -14,7 +15,7 @@ import {
   type RunConfig,
 } from '../runtime/index.js';
 import { startSystem } from '../system.js';
-import type { PowerAction } from '../console/index.js';
+import type { StopRequest } from '../console/index.js';
 import { dataOption, modeOption, stringOption, type OptionSpec, type Parsed } from './args.js';
 
 export const RUN_OPTIONS: OptionSpec = {
@@ -80,7 +81,7 @@ export function runConfigFrom({ values, positionals }: Parsed): Omit<RunConfig, 
 }
 
 /** How nyinit (native/init) learns what to do once the firmware has stopped. */
-const EXIT_CODES: Record<PowerAction, number> = { stop: 0, reboot: 100, poweroff: 101, halt: 102 };
+const EXIT_CODES: Record<Exclude<StopRequest, 'factory-reset'>, number> = { stop: 0, reboot: 100, poweroff: 101, halt: 102 };
 
 export async function runCommand(parsed: Parsed): Promise<number> {
   const { dataRoot, ...rest } = runConfigFrom(parsed);
@@ -94,7 +95,7 @@ export async function runCommand(parsed: Parsed): Promise<number> {
     logSink.close();
     throw err;
   }
-  const [signal, action] = await new Promise<[string, PowerAction]>((resolve) => {
+  const [signal, action] = await new Promise<[string, StopRequest]>((resolve) => {
     process.once('SIGINT', () => resolve(['SIGINT', 'stop']));
     process.once('SIGTERM', () => resolve(['SIGTERM', 'stop']));
     void system.stopRequested.then((requested) => resolve(['console', requested]));
@@ -105,5 +106,9 @@ export async function runCommand(parsed: Parsed): Promise<number> {
   process.once('SIGTERM', force);
   system.runtime.log.info('stop requested', { by: signal, action });
   await system.stop();
-  return EXIT_CODES[action];
+  if (action !== 'factory-reset') return EXIT_CODES[action];
+  // Everything stopped and closed: now nothing writes to what goes.
+  eraseDataDir(data);
+  process.stderr.write('nymote: factory reset done: users, data, keys and settings erased\n');
+  return EXIT_CODES[config.mode === 'device' ? 'reboot' : 'stop'];
 }

@@ -1,11 +1,14 @@
 /** The console commands that every instance has: status, version, logs, reboot, poweroff. */
-import { UsageError, type Runtime } from '../runtime/index.js';
+import { NymoteError, UsageError, type Runtime } from '../runtime/index.js';
 import type { Shell } from './shell.js';
 
-/** What the firmware does when it stops: nyinit turns the exit into the action (see native/init). */
-export type PowerAction = 'stop' | 'reboot' | 'poweroff' | 'halt';
+/**
+ * What the firmware does when it stops: nyinit turns the exit into the action (see
+ * native/init); a factory reset erases the data directory's contents first, then reboots.
+ */
+export type StopRequest = 'stop' | 'reboot' | 'poweroff' | 'halt' | 'factory-reset';
 
-export function addRuntimeCommands(shell: Shell, runtime: Runtime, power: (action: PowerAction) => void): void {
+export function addRuntimeCommands(shell: Shell, runtime: Runtime, power: (action: StopRequest) => void, hostname: () => string): void {
   shell.add({
     name: 'status',
     summary: 'version, uptime and the state of every service',
@@ -39,6 +42,18 @@ export function addRuntimeCommands(shell: Shell, runtime: Runtime, power: (actio
       const stop = runtime.logSink.follow((line) => io.line(line));
       await new Promise<void>((resolve) => io.signal.addEventListener('abort', () => resolve(), { once: true }));
       stop();
+    },
+  });
+  shell.add({
+    name: 'factory-reset',
+    summary: 'erase every user, their data and keys, and the settings; then restart as new',
+    run: async (args, io) => {
+      if (args.length > 0) throw new UsageError(`factory-reset: unexpected argument '${args[0]}'`);
+      const name = hostname();
+      const answer = await io.ask(`This erases every user, all their mail, contacts, calendars and keys, and the settings. Type the hostname (${name}) to erase: `);
+      if (answer.trim() !== name) throw new NymoteError('ECANCELED', 'not erased: the hostname did not match');
+      io.line('erasing after the services stop…');
+      power('factory-reset');
     },
   });
   for (const [name, summary] of [

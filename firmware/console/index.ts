@@ -3,7 +3,7 @@ export { Shell, splitWords, MAX_LINE_BYTES, type ConsoleCommand, type ConsoleIO 
 export { startSession, type ConsoleSession, type SessionStreams } from './session.js';
 export { ConsoleSocketService } from './socket.js';
 export { attachConsole } from './client.js';
-export { addRuntimeCommands, type PowerAction } from './commands.js';
+export { addRuntimeCommands, type StopRequest } from './commands.js';
 export { addSetupCommands, type SetupContext } from './setup.js';
 export { addDataCommands } from './data-commands.js';
 export { ConsolePassword } from './password.js';

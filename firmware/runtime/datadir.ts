@@ -60,3 +60,11 @@ export function prepareDataDir(root: string): DataDir {
   }
   return dirs;
 }
+
+/**
+ * A factory reset: the users' stores, secrets, settings and logs go; the firmware slots stay
+ * (the device must still boot). Only for a stopped firmware.
+ */
+export function eraseDataDir(dirs: DataDir): void {
+  for (const dir of [dirs.store, dirs.secrets, dirs.config, dirs.log, dirs.run]) fs.rmSync(dir, { recursive: true, force: true });
+}

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { NYMOTE, nymote, tool } from '../_lib/cli.js';
+import { NYMOTE, nymote, startInstance, tool } from '../_lib/cli.js';
 import { tempDir } from '../_lib/tmp.js';
 
 const SCRIPT = path.join(path.dirname(new URL(import.meta.url).pathname), '..', '_lib', 'pty_expect.py');
@@ -93,6 +93,27 @@ test('a setup cut short by Ctrl-C writes nothing', () => {
   ]);
   assert.match(run.screen, /EXIT 0/, run.screen);
   assert.not.ok(fs.existsSync(path.join(data, 'config', 'hostname')));
+  assert.is(nymote(['user', 'list', '--data', data]).stdout, '');
+});
+
+test('factory-reset asks for the hostname, then erases users, data, keys and settings — not the firmware', async () => {
+  const data = tempDir('console-factory-reset');
+  assert.is(nymote(['user', 'add', 'carol', '--password-stdin', '--data', data], { input: 'carol-pass-1' }).status, 0);
+  fs.mkdirSync(path.join(data, 'firmware', 'a'), { recursive: true });
+  fs.writeFileSync(path.join(data, 'firmware', 'a', 'index.js'), '// the app slot');
+  const instance = await startInstance(data);
+  try {
+    const refused = nymote(['console', '--data', data], { input: 'factory-reset\nwrong-name\nstatus\n' });
+    assert.match(refused.stdout, /not erased: the hostname did not match/);
+    assert.match(refused.stdout, /host mode/, 'still running after a refused reset');
+    const reset = nymote(['console', '--data', data], { input: 'factory-reset\nnymote\n' });
+    assert.match(reset.stdout, /erasing after the services stop/);
+    assert.is(await instance.exited, 0);
+  } finally {
+    instance.stop('SIGKILL');
+  }
+  for (const gone of ['store', 'secrets', 'config']) assert.not.ok(fs.existsSync(path.join(data, gone)), `${gone} erased`);
+  assert.is(fs.readFileSync(path.join(data, 'firmware', 'a', 'index.js'), 'utf8'), '// the app slot');
   assert.is(nymote(['user', 'list', '--data', data]).stdout, '');
 });
 
