@@ -24,7 +24,8 @@ export * from './clock/index.js';
 
 /** The hardware part of a board.json. */
 export interface BoardHardware {
-  gpio: GpioMap;
+  /** The LED and button; absent on boards without them (QEMU), where both do nothing. */
+  gpio?: GpioMap;
   /** The console's serial device, e.g. /dev/ttyAMA0 (rpi), /dev/ttyS0 (sunxi). */
   console: string;
   /** The watchdog device, e.g. /dev/watchdog. */
@@ -57,11 +58,16 @@ export interface DeviceDriverOptions {
 }
 
 /** The real drivers of a board. Opens the GPIO pins now; the watchdog and serial port on demand. */
+/** Pins of a board that has no LED or button: in-memory, never read by anyone. */
+const NO_GPIO: GpioMap = { led: 0, button: 1, buttonActiveLow: false };
+
 export async function deviceDrivers(board: BoardHardware, options: DeviceDriverOptions = {}): Promise<Drivers> {
   const timers = options.timers ?? realTimers;
   const onError = options.onError;
-  const pins = await OnoffPins.open({ chip: board.gpio.chip, onError });
-  const gpio = new BoardGpio(pins, board.gpio, { ...options.button, timers });
+  const gpio =
+    board.gpio === undefined
+      ? new BoardGpio(new FakePins(() => timers.now()), NO_GPIO, { timers })
+      : new BoardGpio(await OnoffPins.open({ chip: board.gpio.chip, onError }), board.gpio, { ...options.button, timers });
   const watchdogOptions = { timers, timeoutSeconds: options.watchdogTimeoutSeconds, onError };
   let watchdog: Watchdog;
   try {

@@ -77,7 +77,8 @@ export async function startSystem(config: RunConfig, logSink: LogSink): Promise<
 
   if (hardware !== undefined) startDeviceConsole(hardware, shell, consolePassword, settings, runtime);
   const stdin = process.stdin;
-  const terminalConsole = config.console === 'stdio' || (config.console === 'auto' && stdin.isTTY === true);
+  // On a device the console is the serial line (above), which is also Node's stdin: not twice.
+  const terminalConsole = hardware === undefined && (config.console === 'stdio' || (config.console === 'auto' && stdin.isTTY === true));
   if (terminalConsole) {
     const session = startSession(shell, { input: stdin, output: process.stdout, terminal: stdin.isTTY === true }, { password: consolePassword });
     // quit (or Ctrl-D) on the terminal console stops the firmware, like any foreground program.

@@ -41,10 +41,14 @@ export function loadBoard(file = BOARD_FILE): Board {
     throw new NymoteError('EBOARD', `cannot read the board description ${file}: ${describeError(err)}`);
   }
   const { name, console, watchdog, gpio, iface } = parsed;
-  if (typeof name !== 'string' || typeof console !== 'string' || typeof watchdog !== 'string' || typeof gpio?.led !== 'number' || typeof gpio.button !== 'number') {
-    throw new NymoteError('EBOARD', `${file} needs name, console, watchdog and gpio.led/gpio.button`);
+  if (typeof name !== 'string' || typeof console !== 'string' || typeof watchdog !== 'string') {
+    throw new NymoteError('EBOARD', `${file} needs name, console and watchdog`);
   }
-  return { name, console, watchdog, gpio, iface: typeof iface === 'string' ? iface : 'eth0' };
+  const hasGpio = gpio !== undefined && gpio !== null;
+  if (hasGpio && (typeof gpio.led !== 'number' || typeof gpio.button !== 'number')) {
+    throw new NymoteError('EBOARD', `${file}: gpio needs led and button line numbers (or no gpio at all)`);
+  }
+  return { name, console, watchdog, ...(hasGpio ? { gpio } : {}), iface: typeof iface === 'string' ? iface : 'eth0' };
 }
 
 export interface HardwareParts {
@@ -58,7 +62,8 @@ export interface HardwareParts {
 export async function boardHardware(board: Board, log: Logger): Promise<HardwareParts> {
   const onError = (err: NymoteError) => log.warn('hardware', { error: err.message });
   return {
-    drivers: await deviceDrivers(board, { onError }),
+    // nyinit owns /dev/watchdog and tells us where its control FIFO is.
+    drivers: await deviceDrivers(board, { onError, ...(process.env.NYINIT_CTL === undefined ? {} : { controlFifo: process.env.NYINIT_CTL }) }),
     network: createNetworkDriver('device', { log: log.child('net') }),
     clock: createClockDriver('device', { log: log.child('clock') }),
     iface: board.iface,
