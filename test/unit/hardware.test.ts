@@ -5,11 +5,13 @@
  * closes it without letting it bite.
  */
 import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ManualClock, hostDrivers, type ClockDriver, type NetworkConfig, type NetworkDriver, type NetworkStatus } from '../../drivers/index.js';
 import { Shell, startSession } from '../../firmware/console/index.js';
-import { DeviceSettings, HardwareService, LogSink } from '../../firmware/runtime/index.js';
+import { DeviceSettings, HardwareService, LogSink, loadBoard } from '../../firmware/runtime/index.js';
 import { tempDir } from '../_lib/tmp.js';
 
 /** A network driver that records what it was asked to configure. */
@@ -89,6 +91,21 @@ test('a clean stop of a healthy device closes the watchdog with the magic charac
   timers.advance(10_000);
   await hardware.stop();
   assert.equal(drivers.fakes.watchdog.closes, [true]);
+});
+
+test('the board description: gpio is optional (QEMU has none), a broken one is one clear error', () => {
+  const dir = tempDir('board');
+  const write = (name: string, value: unknown) => {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, JSON.stringify(value));
+    return file;
+  };
+  const qemu = loadBoard(write('qemu.json', { name: 'qemu-arm64', console: '/dev/ttyAMA0', watchdog: '/dev/watchdog' }));
+  assert.equal(qemu, { name: 'qemu-arm64', console: '/dev/ttyAMA0', watchdog: '/dev/watchdog', iface: 'eth0' });
+  const pi = loadBoard(write('pi.json', { name: 'rpi3', console: '/dev/ttyS0', watchdog: '/dev/watchdog', gpio: { led: 47, button: 21 }, iface: 'eth0' }));
+  assert.equal(pi.gpio, { led: 47, button: 21 });
+  assert.throws(() => loadBoard(path.join(dir, 'missing.json')), /cannot read the board description/);
+  assert.throws(() => loadBoard(write('bad.json', { name: 'x', console: '/dev/ttyS0', watchdog: '/dev/watchdog', gpio: { led: 'a' } })), /gpio needs led and button/);
 });
 
 test.run();
