@@ -9,7 +9,7 @@ import type { Logger } from '../../firmware/runtime/log.js';
 import { isBelievableTime, readPersistedTime, restorePersistedTime, writePersistedTime } from './persist.js';
 import { busyboxDateSetter } from './set-clock.js';
 import { SntpClient, type SntpClientOptions } from './sntp-client.js';
-import type { ClockDriver, SyncResult } from './types.js';
+import { syncResult, type ClockDriver, type SyncResult } from './types.js';
 
 export interface DeviceClockOptions {
   /** Default ['pool.ntp.org']. */
@@ -88,15 +88,7 @@ export class DeviceClockDriver implements ClockDriver {
     }
     this.synced = true;
     this.persist();
-    const result: SyncResult = {
-      server: sample.server,
-      address: sample.address,
-      offsetMs: sample.offsetMs,
-      delayMs: sample.delayMs,
-      stratum: sample.stratum,
-      stepped,
-      at: this.now(),
-    };
+    const result = syncResult(sample, stepped, this.now());
     this.lastSync = result;
     return result;
   }

@@ -3,7 +3,7 @@
  * and never persists it; sync() only measures and reports the offset.
  */
 import { SntpClient, type SntpClientOptions } from './sntp-client.js';
-import type { ClockDriver, SyncResult } from './types.js';
+import { syncResult, type ClockDriver, type SyncResult } from './types.js';
 
 export class HostClockDriver implements ClockDriver {
   private readonly sntp: SntpClient;
@@ -18,15 +18,7 @@ export class HostClockDriver implements ClockDriver {
 
   async sync(): Promise<SyncResult> {
     const sample = await this.sntp.sample();
-    const result: SyncResult = {
-      server: sample.server,
-      address: sample.address,
-      offsetMs: sample.offsetMs,
-      delayMs: sample.delayMs,
-      stratum: sample.stratum,
-      stepped: false,
-      at: new Date(),
-    };
+    const result = syncResult(sample, false, new Date());
     this.lastSync = result;
     return result;
   }

@@ -22,3 +22,9 @@ export interface ClockDriver {
   stop(): Promise<void>;
   now(): Date;
 }
+
+/** A sync's result from its NTP sample (what every clock driver reports the same way). */
+export function syncResult(sample: Omit<SyncResult, 'stepped' | 'at'>, stepped: boolean, at: Date): SyncResult {
+  const { server, address, offsetMs, delayMs, stratum } = sample;
+  return { server, address, offsetMs, delayMs, stratum, stepped, at };
+}
