@@ -18,7 +18,8 @@
  *  5. start `node <flags> /data/firmware/<slot>/index.js run`: <slot> is "active" in
  *     /data/firmware/state.json ("a" or "b", default "a"); <flags> are the words after `node`
  *     in the first line of index.js (`#!/usr/bin/env -S node --max-old-space-size=512`).
- *     Node gets NYINIT_CTL (the control FIFO) and NYMOTE_DATA=/data in its environment.
+ *     Node gets NYINIT_CTL (the control FIFO), NYMOTE_DATA=/data and NYMOTE_MODE=device in
+ *     its environment (a PID 1 is only ever on a device).
  *  6. reap every zombie; restart Node when it dies, after 1 s doubling to 60 s; the delay
  *     goes back to 1 s once Node has stayed up 60 s.
  *  7. hardware watchdog: pet it every timeout/2, but only while Node checks in (see below).
@@ -616,6 +617,7 @@ int main(void) {
   char data[PATH_MAX];
   setenv("NYINIT_CTL", cfg.ctl, 1);
   if (!getenv("NYMOTE_DATA")) setenv("NYMOTE_DATA", rooted(data, "/data"), 1);
+  if (!getenv("NYMOTE_MODE")) setenv("NYMOTE_MODE", "device", 1);
   if (!getenv("PATH")) setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", 1);
   if (data_ok) restart_at = now_ms();
   else say("no /data: not starting node");

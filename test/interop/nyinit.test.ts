@@ -176,7 +176,7 @@ while :; do sleep 0.05; done`;
     `trap 'echo "node $(date +%s%N)" >> "$FAKE_OUT/signals"; sleep 0.3; exit 0' TERM
 setsid "$FAKE_OUT/../daemon.sh" &
 cat /proc/sys/kernel/hostname > "$FAKE_OUT/hostname"
-echo "$NYMOTE_DATA" > "$FAKE_OUT/data"
+echo "$NYMOTE_DATA $NYMOTE_MODE" > "$FAKE_OUT/data"
 while :; do sleep 0.05; done`,
     {},
     {
@@ -196,7 +196,7 @@ while :; do sleep 0.05; done`,
     assert.equal(argv, ['--max-semi-space-size=1', '--max-old-space-size=512', path.join(init.root, 'data/firmware/b/index.js'), 'run']);
     await waitFor('the child to report', () => init.outFile('data') !== '' || undefined);
     assert.is(init.outFile('hostname').trim(), 'unit-7');
-    assert.is(init.outFile('data').trim(), path.join(init.root, 'data'));
+    assert.is(init.outFile('data').trim(), `${path.join(init.root, 'data')} device`);
     const newSeed = fs.readFileSync(path.join(init.root, 'data/.random-seed'));
     assert.is(newSeed.length, 512);
     assert.not.ok(newSeed.equals(seed), 'the seed was replaced at boot');
