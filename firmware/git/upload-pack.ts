@@ -156,7 +156,8 @@ function plannedObjects(walk: PackWalk): PlannedObject[] {
 async function sendPack(ctx: UploadPackContext, channel: PackChannel, request: PackRequest): Promise<LogFields> {
   const { store, limits } = ctx;
   const started = Date.now();
-  const lease = packSetOf(store).acquire();
+  let lease = packSetOf(store).acquire();
+  let packLooseAfter = false;
   try {
     const walkRequest = {
       wants: [...request.wants, ...request.shallow.extraWants],
@@ -165,7 +166,18 @@ async function sendPack(ctx: UploadPackContext, channel: PackChannel, request: P
       ...(request.includeTag ? { tags: request.snapshot.refs } : {}),
     };
     // By handle over the packs when every object is in one; else by name through the odb.
-    const walk = walkPacks(new PackObjects(lease.readers, (id) => store.odb.read(id)), walkRequest, lease.closure());
+    const walkOverPacks = () => walkPacks(new PackObjects(lease.readers, (id) => store.odb.read(id)), walkRequest, lease.closure());
+    let walk = walkOverPacks();
+    // Loose objects (the git CLI writing here, say) send requests the slow way, through the
+    // odb: pack them, as `git gc --auto` would — before a clone (which would walk everything
+    // slowly), after a fetch (which walks little and need not wait).
+    if (walk === undefined && request.haves.length === 0 && (await store.packLoose()) > 0) {
+      lease.release();
+      lease = packSetOf(store).acquire();
+      walk = walkOverPacks();
+    } else if (walk === undefined) {
+      packLooseAfter = true;
+    }
     const plan = walk === undefined ? planPack(store.odb, walkRequest) : { objects: undefined, count: walk.order.length, commits: walk.commits };
     const count = plan.objects?.length ?? walk!.order.length;
     channel.progress(`Enumerating objects: ${count}, done.\n`);
@@ -201,6 +213,7 @@ async function sendPack(ctx: UploadPackContext, channel: PackChannel, request: P
     throw error;
   } finally {
     lease.release();
+    if (packLooseAfter) void store.packLoose().catch(() => undefined);
   }
 }
 

@@ -280,6 +280,23 @@ export class ObjectDatabase {
     this.refreshPacks();
   }
 
+  /**
+   * Packs the loose objects (what the git CLI or an old push left) into one new pack and
+   * removes them, as `git gc --auto` would; the packs stay as they are. Returns how many.
+   */
+  async packLoose(): Promise<number> {
+    if (listLoose(this.objectsDir).next().done === true) return 0;
+    const stats = await repack(this.objectsDir, {
+      packFiles: [],
+      listLoose: () => listLoose(this.objectsDir),
+      readLoose: (id: ObjectId) => readLoose(this.objectsDir, id),
+      durable: this.durable,
+    });
+    this.packDirStamp = '';
+    this.refreshPacks();
+    return stats.removedLoose;
+  }
+
   /** Packs every object (loose and packed) into one pack; keeps all of them. */
   async gc(): Promise<RepackStats> {
     const stats = await repack(this.objectsDir, {

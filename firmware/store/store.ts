@@ -304,6 +304,14 @@ export class Store {
     }
   }
 
+  /** Packs the loose objects into a new pack (see ObjectDatabase.packLoose); returns how many. */
+  packLoose(): Promise<number> {
+    // Requests arriving together share one run rather than each packing the same objects.
+    this.packingLoose ??= this.odb.packLoose().finally(() => (this.packingLoose = undefined));
+    return this.packingLoose;
+  }
+  private packingLoose: Promise<number> | undefined;
+
   /** Packs all objects into one pack (keeps every object and all history). */
   async gc() {
     await this.pipeline.idle();
