@@ -108,7 +108,10 @@ const bench: Bench = {
       const repos = path.join(dir, 'repos');
       fs.mkdirSync(repos, { recursive: true });
       fs.cpSync(source, path.join(repos, 'bench.git'), { recursive: true });
-      spawnSync('bash', [path.join(PEERS, script), 'start', dir, String(port)], { env: { ...ENV, REPOS: repos }, stdio: 'ignore' });
+      // A peer that does not start (its port taken by a stale server, say) must stop the bench,
+      // not leave it measuring whatever answers on that port.
+      const started = spawnSync('bash', [path.join(PEERS, script), 'start', dir, String(port)], { env: { ...ENV, REPOS: repos }, encoding: 'utf8' });
+      if (started.status !== 0) throw new Error(`${name} did not start on port ${port}: ${started.stderr.trim().split('\n').at(-1)}`);
       peers.push({ name, url: `${scheme}://127.0.0.1:${port}/bench.git`, gitDir: path.join(repos, 'bench.git') });
       cleanups.push(() => spawnSync('bash', [path.join(PEERS, script), 'stop', dir]));
     }
