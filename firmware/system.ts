@@ -58,7 +58,7 @@ export async function startSystem(config: RunConfig, logSink: LogSink): Promise<
   runtime.services.add(new ConsoleSocketService(config.data.consoleSocket, shell, log.child('console')));
   // A device's hardware next: the LED says "booting" and the watchdog is fed from here on.
   const hardware =
-    config.mode === 'device' ? new HardwareService(await boardHardware(loadBoard(), log.child('hardware')), settings, log.child('hardware'), () => runtime.health().status === 'ok') : undefined;
+    config.mode === 'device' ? new HardwareService(await boardHardware(loadBoard(), log.child('hardware')), settings, log.child('hardware'), () => !failedService(runtime)) : undefined;
   if (hardware !== undefined) runtime.services.add(hardware);
   // The stores stop last (services stop in reverse), after everything that writes to them.
   runtime.services.add(storesService(stores));
@@ -118,6 +118,11 @@ function startDeviceConsole(hardware: HardwareService, shell: Shell, password: C
       say("button held: to erase this device, type 'factory-reset' here");
     }
   });
+}
+
+/** Whether a service has failed: the watchdog stops being fed then (a service still starting is fine). */
+function failedService(runtime: Runtime): boolean {
+  return Object.values(runtime.health().services).some((service) => service.state === 'failed');
 }
 
 /** The users' stores as a service: nothing to start, and on stop every queued write lands. */
