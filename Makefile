@@ -9,7 +9,7 @@ NODE_GYP := npx --no-install node-gyp
 # --nodedir: use the machine's Node headers; node-gyp must never try to download them.
 GYP_FLAGS := --nodedir=/usr
 
-.PHONY: all deps build typecheck bundle native cross cross-all init run test test-tools test-cross fuzz bench clean
+.PHONY: all deps build typecheck bundle native cross cross-all init run test test-tools test-cross fuzz bench clean boot-image qemu
 
 all: build
 
@@ -47,8 +47,17 @@ test-tools:
 	scripts/apt-deps.sh $(TEST_TOOLS)
 
 # Fast, representative suites; slow ones (long fuzzing, every board's boot) have their own targets.
-test: test-tools build cross-all init
-	$(NODE) scripts/test-summary.mjs test/unit test/interop test/cross
+test: test-tools build cross-all init boot-image
+	$(NODE) scripts/test-summary.mjs test/unit test/interop test/cross test/boot
+
+# The image the boot test boots (test/boot): qemu-arm64, rebuilt from what is cached.
+boot-image:
+	$(MAKE) --no-print-directory image BOARD=qemu-arm64
+
+# Boots a board's image with the serial console here and its services on 127.0.0.1
+# (QEMU_PORT_BASE, default 10000: HTTP on 10080, IMAP on 10143, DNS on 10053, …).
+qemu:
+	scripts/qemu.sh $(BOARD)
 
 cross: deps
 	scripts/cross-build.sh $(ARCH)
@@ -71,6 +80,15 @@ fuzz:
 
 bench: build
 	npx --no-install tsx bench/run.ts $(BENCH)
+
+# The SD-card image of a board (rootfs/build-image.sh): out/$(BOARD)/nymote-$(BOARD).img, .img.xz,
+# .img.bmap and boot/ for QEMU. BOARD must be given; the ARM addons go into the bundle first.
+.PHONY: image
+image:
+	@rootfs/build-image.sh --check $(if $(filter file default,$(origin BOARD)),,$(BOARD))
+	$(MAKE) --no-print-directory cross-all init
+	$(MAKE) --no-print-directory bundle
+	rootfs/build-image.sh $(BOARD)
 
 clean:
 	rm -rf dist build out

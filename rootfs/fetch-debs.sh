@@ -8,14 +8,23 @@
 #   requests/ per package list, the .debs it resolved to: a repeated request with all of
 #             them unpacked needs no apt at all
 #
-# usage: rootfs/fetch-debs.sh ARCH PACKAGE...      (ARCH: armhf | arm64)
-# Prints the sysroot's path on stdout. Progress goes to stderr (silent when CI=true).
+# usage: rootfs/fetch-debs.sh [--debs] ARCH PACKAGE...      (ARCH: armhf | arm64)
+# Prints the sysroot's path on stdout. With --debs nothing is unpacked: it prints the paths of
+# the .debs of the closure instead, one a line (rootfs/build-image.sh unpacks what it picks).
+# Progress goes to stderr (silent when CI=true). A package that cannot be fetched fails with
+# one line naming it.
 # Env: NYMOTE_DEBIAN_MIRROR (default http://deb.debian.org/debian), NYMOTE_DEBIAN_SUITE
-# (default trixie), NYMOTE_DEBS_REFRESH=1 to re-read the package lists.
+# (default trixie), NYMOTE_DEBIAN_COMPONENTS (default "main non-free-firmware": the
+# Raspberry Pi firmware is in non-free-firmware), NYMOTE_DEBS_REFRESH=1 to re-read the lists.
 set -euo pipefail
 
+debs_only=0
+if [[ ${1:-} == --debs ]]; then
+  debs_only=1
+  shift
+fi
 if (($# < 2)); then
-  echo "usage: $0 ARCH PACKAGE..." >&2
+  echo "usage: $0 [--debs] ARCH PACKAGE..." >&2
   exit 2
 fi
 arch=$1
@@ -28,11 +37,15 @@ esac
 repo=$(cd "$(dirname "$0")/.." && pwd)
 mirror=${NYMOTE_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 suite=${NYMOTE_DEBIAN_SUITE:-trixie}
+components=${NYMOTE_DEBIAN_COMPONENTS:-main non-free-firmware}
 root=$repo/.cache/debian/$arch
 apt_dir=$root/apt
 sysroot=$root/sysroot
 
-request_file=$root/requests/$(printf '%s\n' "$@" | sort -u | paste -sd+)
+request=$(printf '%s\n' "$@" | sort -u | paste -sd+)
+# A long request gets a hashed name (file names stop at 255 bytes).
+((${#request} <= 200)) || request=sha256-$(sha256sum <<<"$request" | cut -c1-32)
+request_file=$root/requests/$request
 
 say() { [[ ${CI:-} == true ]] || echo "fetch-debs[$arch]: $*" >&2; }
 
@@ -44,15 +57,28 @@ mkdir -p "$apt_dir"/{lists/partial,archives/partial,etc/apt.conf.d,etc/preferenc
   "$sysroot" "$root/requests"
 touch "$sysroot/.unpacked"
 
-# Fast path: this exact request was served before and everything it needs is unpacked.
-if [[ ${NYMOTE_DEBS_REFRESH:-} != 1 && -s $request_file ]] && ! grep -qvxFf "$sysroot/.unpacked" "$request_file"; then
-  echo "$sysroot"
-  exit 0
+# Fast path: this exact request was served before and everything it needs is unpacked (or,
+# with --debs, is still in the cache).
+if [[ ${NYMOTE_DEBS_REFRESH:-} != 1 && -s $request_file ]]; then
+  if ((debs_only)); then
+    if (cd "$apt_dir/archives" && ls -- $(cat "$request_file")) >/dev/null 2>&1; then
+      sed "s|^|$apt_dir/archives/|" "$request_file"
+      exit 0
+    fi
+  elif ! grep -qvxFf "$sysroot/.unpacked" "$request_file"; then
+    echo "$sysroot"
+    exit 0
+  fi
 fi
 
 touch "$apt_dir/status"
-echo "deb [arch=$arch signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror $suite main" \
-  >"$apt_dir/etc/sources.list"
+# A changed sources list (another mirror or more components) needs fresh package lists.
+sources="deb [arch=$arch signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror $suite $components"
+sources_changed=0
+if [[ $(cat "$apt_dir/etc/sources.list" 2>/dev/null) != "$sources" ]]; then
+  echo "$sources" >"$apt_dir/etc/sources.list"
+  sources_changed=1
+fi
 
 # apt that sees only our sources, state and cache and treats $arch as the native arch.
 apt_opts=(
@@ -80,14 +106,30 @@ resolve() {
   apt-get "${apt_opts[@]}" -s install "$@" 2>/dev/null | awk '$1 == "Inst" { gsub(/[()]/, "", $3); print $2, $3 }'
 }
 
-if [[ ${NYMOTE_DEBS_REFRESH:-} == 1 ]] || ! lists_present; then update_lists; fi
+if [[ ${NYMOTE_DEBS_REFRESH:-} == 1 ]] || ((sources_changed)) || ! lists_present; then update_lists; fi
+
+# Names the packages apt does not know, for the one-line error below.
+unknown_packages() {
+  local package
+  for package in "$@"; do
+    apt-cache "${apt_opts[@]}" show "$package" >/dev/null 2>&1 || printf '%s ' "$package"
+  done
+}
 
 # Download (already cached .debs are not fetched again). A version gone from the mirror
 # after a point release shows up as a failure here: refresh the lists once and retry.
 download() { apt-get "${apt_opts[@]}" "${quiet[@]}" -y install --download-only "$@" >&2; }
 if ! download "$@"; then
   update_lists
-  download "$@"
+  if ! download "$@"; then
+    unknown=$(unknown_packages "$@")
+    if [[ -n $unknown ]]; then
+      echo "fetch-debs.sh: no package ${unknown% } in $suite ($components) for $arch" >&2
+    else
+      echo "fetch-debs.sh: could not download $* (or a dependency) for $arch from $mirror" >&2
+    fi
+    exit 1
+  fi
 fi
 
 closure=$(resolve "$@")
@@ -108,6 +150,7 @@ while read -r name version; do
   fi
   deb_file=$(basename "${debs[0]}")
   served+=("$deb_file")
+  ((debs_only)) && continue
   grep -qxF "$deb_file" "$sysroot/.unpacked" && continue
   dpkg-deb -x "${debs[0]}" "$sysroot"
   echo "$deb_file" >>"$sysroot/.unpacked"
@@ -118,6 +161,13 @@ done <<<"$closure"
 for dir in bin sbin lib; do
   if [[ ! -e $sysroot/$dir && -d $sysroot/usr/$dir ]]; then ln -s "usr/$dir" "$sysroot/$dir"; fi
 done
+
+if ((debs_only)); then
+  printf '%s\n' "${served[@]}" >"$request_file"
+  say "$(wc -l <<<"$closure") packages for $*"
+  printf "$apt_dir/archives/%s\n" "${served[@]}"
+  exit 0
+fi
 
 printf '%s\n' "${served[@]}" >"$request_file"
 say "$(wc -l <<<"$closure") packages for $*; $unpacked newly unpacked into $sysroot"

@@ -74,6 +74,8 @@ export class HardwareService implements Service {
   readonly name = 'hardware';
   /** The serial console, once open. */
   console: SerialConnection | undefined;
+  /** The network settings last given to the driver (a lease is not renewed for nothing). */
+  private appliedNetwork: string | undefined;
 
   constructor(
     private readonly parts: HardwareParts,
@@ -93,10 +95,13 @@ export class HardwareService implements Service {
     await clock.start();
   }
 
-  /** The network as the settings say now (after `setup` or `net`). */
+  /** The network as the settings say now (after `setup` or `net`); unchanged settings change nothing. */
   async applyNetwork(): Promise<void> {
+    const config = { iface: this.parts.iface, ...this.settings.network() };
+    if (JSON.stringify(config) === this.appliedNetwork) return;
+    this.appliedNetwork = JSON.stringify(config);
     try {
-      await this.parts.network.configure({ iface: this.parts.iface, ...this.settings.network() });
+      await this.parts.network.configure(config);
     } catch (err) {
       // The console must stay usable to fix the settings: report, do not stop the firmware.
       this.log.error('network configuration failed', { error: describeError(err) });

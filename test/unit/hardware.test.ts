@@ -71,7 +71,9 @@ test('the hardware service: LED, network from the settings, a console on the ser
   timers.advance(5_000);
   assert.is(drivers.fakes.watchdog.pets.length, fedWhileHealthy);
 
-  // Settings changed on the console are applied again.
+  // Settings changed on the console are applied again; unchanged ones leave the network alone.
+  await hardware.applyNetwork();
+  assert.is(network.configured.length, 1);
   settings.setNetwork({ mode: 'dhcp' });
   await hardware.applyNetwork();
   assert.equal(network.configured.at(-1), { iface: 'eth0', mode: 'dhcp' });

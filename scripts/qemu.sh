@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Boots a board's image under QEMU with the serial console on this terminal and the device's
+# services forwarded to 127.0.0.1 (`make qemu BOARD=…`). The kernel, initramfs and dtb are
+# loaded by QEMU itself (direct kernel boot: QEMU cannot run the boards' boot ROMs).
+#   usage: scripts/qemu.sh BOARD        (the image must exist: make image BOARD=…)
+#   env:   QEMU_PORT_BASE (default 10000): host ports BASE+80 (HTTP), +443, +143, +993, +587,
+#          +25 and +53 (TCP and UDP) reach the device's 80, 443, 143, 993, 587, 25 and 53.
+#          QEMU_SNAPSHOT=1 leaves the image untouched (writes go to a temporary overlay).
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+board=${1:-}
+boards=$(cd "$repo/board" && ls)
+if [[ -z $board || ! -f $repo/board/$board/board.json ]]; then
+  echo "qemu.sh: unknown board '${board}' (boards: $(echo $boards | tr ' ' ' '))" >&2
+  exit 2
+fi
+out=$repo/out/$board
+image=$out/nymote-$board.img
+[[ -f $image ]] || { echo "qemu.sh: no image for $board; run 'make image BOARD=$board' first" >&2; exit 1; }
+
+# The board's QEMU machine, disk and network devices, and its kernel command line.
+mapfile -t spec < <(node -e '
+  const b = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  if (!b.qemu) { console.error(`qemu.sh: board ${b.name} has no QEMU machine`); process.exit(1); }
+  console.log(b.qemu.system); console.log(b.qemu.disk); console.log(b.qemu.net); console.log(b.cmdline);
+  console.log(b.kernel.dtb ? require("path").basename(b.kernel.dtb) : "");
+  for (const a of b.qemu.args) console.log(a);
+' "$repo/board/$board/board.json")
+system=${spec[0]} disk=${spec[1]} net=${spec[2]} cmdline=${spec[3]} dtb=${spec[4]}
+machine=("${spec[@]:5}")
+"$repo/scripts/apt-deps.sh" qemu-system-arm
+
+base=${QEMU_PORT_BASE:-10000}
+forwards=""
+for port in 80 443 143 993 587 25 53; do forwards+=",hostfwd=tcp:127.0.0.1:$((base + port))-:$port"; done
+forwards+=",hostfwd=udp:127.0.0.1:$((base + 53))-:53"
+
+args=("${machine[@]}" -nographic -no-reboot
+  -kernel "$out/boot/vmlinuz" -initrd "$out/boot/initrd.img" -append "$cmdline"
+  -drive "if=none,file=$image,format=raw,id=disk${QEMU_SNAPSHOT:+,snapshot=on}" -device "$disk,drive=disk"
+  -netdev "user,id=net$forwards" -device "$net,netdev=net")
+[[ -n $dtb ]] && args+=(-dtb "$out/boot/$dtb")
+exec "$system" "${args[@]}"
