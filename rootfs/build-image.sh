@@ -16,7 +16,18 @@
 #   3 rootfs-b  the other OS slot, left empty (zeros: free in .xz and .bmap)
 #   4 data      ext4 "data", 256 MiB, grown to the card on first boot: firmware/a (the app),
 #               firmware/state.json, config/
-# Sunxi: U-Boot with its SPL at 8 KiB, before partition 1 (at 1 MiB).
+# Sunxi: U-Boot with its SPL at 8 KiB, before partition 1 (at 1 MiB). Squashfs rather than
+# erofs: Debian's kernel has both as modules, but Debian 12's mkfs.erofs (1.5) offers only lz4;
+# neither has a label the initramfs could find, so /init finds root beside "data".
+#
+# board/<name>/board.json: arch (arm64|armhf); kernel {package, flavour, dtb (path under
+# /usr/lib/linux-image-<version>/, null for QEMU virt), dtbs (more to put on the boot
+# partition)}; cmdline (console=…; root=, rootwait and quiet are added); bootloader {kind:
+# none | raspi-firmware (files, config lines for config.txt) | u-boot-sunxi (target: the
+# directory in /usr/lib/u-boot)}; modules {boot: root device and file systems, into the
+# initramfs; system: network, watchdog, rng, onto the root fs} (dependencies are added); and
+# for the firmware (/etc/nymote/board.json): name, console, watchdog ("" = none), gpio
+# {chip, led, button, …} (absent = none), iface; qemu {system, args, disk, net} for QEMU.
 #
 # Reproducible: SOURCE_DATE_EPOCH (default: the last commit's time) is every file time; file
 # system UUIDs, the ext4 hash seed, the FAT volume id and the MBR id derive from the board's
@@ -51,10 +62,10 @@ die() { echo "build-image.sh[$board]: $*" >&2; exit 1; }
 # the work directory and renamed into out/<board>/ at the very end.
 # NYMOTE_IMAGE_OUT=DIR writes there instead of out/<board> (the reproducibility test).
 out=${NYMOTE_IMAGE_OUT:-$repo/out/$board}
-rm -rf "$out/boot" "$out/nymote-$board.img" "$out/nymote-$board.img.xz" "$out/nymote-$board.img.bmap"
+rm -rf "${out:?}/boot" "$out/nymote-$board.img" "$out/nymote-$board.img.xz" "$out/nymote-$board.img.bmap"
 
-"$repo/scripts/apt-deps.sh" jq binutils kmod xz-utils cpio squashfs-tools e2fsprogs dosfstools mtools \
-  fdisk bmap-tools u-boot-tools
+"$repo/scripts/apt-deps.sh" jq binutils kmod xz-utils zstd cpio fakeroot squashfs-tools e2fsprogs \
+  dosfstools mtools fdisk bmap-tools u-boot-tools
 
 # --- the board ------------------------------------------------------------------------------
 board_json=$repo/board/$board/board.json
@@ -136,7 +147,7 @@ sysroot=$(unpacked userland "${debs[@]}")
 # The kernel: the metapackage's real package (linux-image-<version>-<flavour>).
 kernel_deb=$(grep -m1 -E "/linux-image-[0-9][^/_]*-${flavour}_[^/]*\.deb$" <<<"$system_debs") ||
   die "no linux-image-*-$flavour package behind $kernel_package"
-kroot=$(unpacked kernel-$flavour "$kernel_deb")
+kroot=$(unpacked "kernel-$flavour" "$kernel_deb")
 vmlinuz=$(compgen -G "$kroot/boot/vmlinuz-*" | head -1) || die "no vmlinuz in $kernel_deb"
 kver=${vmlinuz##*/vmlinuz-}
 moddir=$kroot/usr/lib/modules/$kver
@@ -236,7 +247,7 @@ find_library() { # NAME → REL in the sysroot's library directories
   return 1
 }
 install_elf() { # REL...: the programs, their interpreter and every library they need
-  local queue=("$@") done_elf=() rel real lib interp
+  local queue=("$@") rel real lib interp
   declare -A seen=()
   while ((${#queue[@]})); do
     rel=${queue[0]}
@@ -315,6 +326,9 @@ cp -r "$bundle/native/linux-$node_arch" "$slot/native/"
 # onoff's epoll, which the bundle loads from build/Release: cross-built for this arch (the
 # bundle carries the host's). It uses nan, so it is built against Node 20's ABI (both are 20).
 if [[ -f $bundle/build/Release/epoll.node ]]; then
+  device_node=$(grep -m1 -o '/nodejs_[0-9]*' <<<"$userland_debs" | cut -d_ -f2)
+  [[ $device_node == "$(node -p 'process.versions.node.split(".")[0]')" ]] ||
+    die "epoll is built with this machine's Node headers (Node $(node -v)), the image runs Node $device_node"
   epoll_staging=$repo/.cache/cross/$arch-epoll
   gyp_arch=$([[ $arch == arm64 ]] && echo arm64 || echo arm)
   if [[ ! -f $epoll_staging/build/Release/epoll.node || $repo/node_modules/epoll/package.json -nt $epoll_staging/build/Release/epoll.node ]]; then

@@ -61,7 +61,8 @@ touch "$sysroot/.unpacked"
 # with --debs, is still in the cache).
 if [[ ${NYMOTE_DEBS_REFRESH:-} != 1 && -s $request_file ]]; then
   if ((debs_only)); then
-    if (cd "$apt_dir/archives" && ls -- $(cat "$request_file")) >/dev/null 2>&1; then
+    mapfile -t wanted <"$request_file"
+    if (cd "$apt_dir/archives" && ls -- "${wanted[@]}") >/dev/null 2>&1; then
       sed "s|^|$apt_dir/archives/|" "$request_file"
       exit 0
     fi
