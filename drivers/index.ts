@@ -67,7 +67,7 @@ export async function deviceDrivers(board: BoardHardware, options: DeviceDriverO
   const gpio =
     board.gpio === undefined
       ? new BoardGpio(new FakePins(() => timers.now()), NO_GPIO, { timers })
-      : new BoardGpio(await OnoffPins.open({ chip: board.gpio.chip, onError }), board.gpio, { ...options.button, timers });
+      : new BoardGpio(await OnoffPins.open({ chip: board.gpio.chip, onError }), board.gpio, { ...options.button, timers, ...(onError === undefined ? {} : { onError }) });
   const watchdogOptions = { timers, timeoutSeconds: options.watchdogTimeoutSeconds, onError };
   let watchdog: Watchdog;
   try {

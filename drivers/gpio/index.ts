@@ -6,6 +6,7 @@ import { ButtonWatcher, type ButtonEvent, type ButtonOptions } from './button.js
 import { PatternPlayer, type StatusLed } from './led.js';
 import type { PinFactory } from './pins.js';
 import { realTimers, type Timers } from './timers.js';
+import { NymoteError, describeError } from '../../firmware/runtime/errors.js';
 
 export { ButtonWatcher, DEFAULT_DEBOUNCE_MS, DEFAULT_LONG_PRESS_MS, type ButtonEvent, type ButtonOptions } from './button.js';
 export { PatternPlayer, LED_PATTERNS, PATTERN_STEPS, type LedPattern, type StatusLed } from './led.js';
@@ -36,12 +37,14 @@ export interface GpioDriver {
 
 export interface BoardGpioOptions extends Omit<ButtonOptions, 'timers'> {
   timers?: Timers;
+  /** Told when the button cannot be watched (a line without edge interrupts): the LED still works. */
+  onError?: (err: NymoteError) => void;
 }
 
 /** The LED and button of one board over any PinFactory. */
 export class BoardGpio implements GpioDriver {
   private readonly player: PatternPlayer;
-  private readonly button: ButtonWatcher;
+  private readonly button: ButtonWatcher | undefined;
   private readonly listeners = new Set<(event: ButtonEvent) => void>();
 
   constructor(pins: PinFactory, map: GpioMap, options: BoardGpioOptions = {}) {
@@ -56,8 +59,9 @@ export class BoardGpio implements GpioDriver {
         { ...options, timers },
       );
     } catch (err) {
-      this.player.close();
-      throw err;
+      // A board without a usable button is still a board: no button events, and say why.
+      this.button = undefined;
+      options.onError?.(err instanceof NymoteError ? err : new NymoteError('EGPIO', `the button on line ${map.button} cannot be watched: ${describeError(err)}`));
     }
   }
 
@@ -72,7 +76,7 @@ export class BoardGpio implements GpioDriver {
 
   close(): void {
     this.listeners.clear();
-    this.button.close();
+    this.button?.close();
     this.player.close();
   }
 }

@@ -249,6 +249,20 @@ test('sysfs numbers: board lines are offsets on the chip, whose base is dynamic 
   failsWith(() => resolveSysfsNumber(1, { sysfsRoot: path.join(root, 'missing') }), /no GPIO chips/);
 });
 
+test('a button line that cannot be watched leaves the LED working and is reported, not thrown', () => {
+  const clock = new ManualClock();
+  const pins = new FakePins(() => clock.now());
+  const noEdges = { output: pins.output.bind(pins), input: () => { throw new Error('gpio192/edge: ENOENT'); } };
+  const errors: NymoteError[] = [];
+  const gpio = new BoardGpio(noEdges, { led: 0, button: 1 }, { timers: clock, onError: (err) => errors.push(err) });
+  gpio.led.show('ready');
+  assert.is(pins.pin(0).level, 1);
+  assert.is(errors.length, 1);
+  assert.is(errors[0]!.code, 'EGPIO');
+  assert.match(errors[0]!.message, /the button on line 1 cannot be watched: gpio192\/edge: ENOENT/);
+  gpio.close();
+});
+
 // Real onoff needs the kernel's GPIO sysfs. gpio-mockup provides a chip to test against when the
 // kernel can load it; otherwise the real path is tested only as far as the missing sysfs allows.
 function mockupChip(): { base: number; ngpio: number; debugfs: string } | undefined {
