@@ -268,28 +268,29 @@ export class RefStore {
 const HOLDER_PREFIX = 'locked-by-pid ';
 
 /**
- * Creates `lockFile` exclusively and writes `locked-by-pid <pid>` into it, so one left by a
- * killed process is recognised at once. A reader that finds it still empty (between the
- * create and the write) takes it for git's own kind of lock, fresh and so held. Returns
- * false when the lock is held.
+ * Creates `lockFile` holding `locked-by-pid <pid>`, atomically: the content is written to a
+ * private file first and hard-linked into place (link fails if the lock exists). So a lock is
+ * never seen empty — a process killed between creating a lock and writing it would leave one
+ * that looks like git's own and blocks writers for LOCK_STALE_MS (the crash test caught
+ * that) — and one left by a killed process is recognised at once. Returns false when the
+ * lock is held.
  */
 function createLockNamingHolder(lockFile: string): boolean {
-  let fd: number;
+  const draft = path.join(path.dirname(lockFile), `.lock-draft-${process.pid}-${(lockDraftCounter = (lockDraftCounter + 1) % 1e9)}`);
+  fs.writeFileSync(draft, `${HOLDER_PREFIX}${process.pid}\n`, { mode: 0o644 });
   try {
-    fd = fs.openSync(lockFile, 'wx', 0o644);
+    fs.linkSync(draft, lockFile);
+    return true;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') return false;
     if (code === 'ENOTDIR') throw new StoreError('EBADREF', `ref ${lockFile.replace(/\.lock$/, '')} conflicts with an existing ref`);
     throw err;
-  }
-  try {
-    fs.writeSync(fd, `${HOLDER_PREFIX}${process.pid}\n`);
   } finally {
-    fs.closeSync(fd);
+    fs.rmSync(draft, { force: true });
   }
-  return true;
 }
+let lockDraftCounter = 0;
 
 /** A lock whose holding process is gone, or (git's locks name no holder) an old one. */
 function lockIsStale(lockFile: string): boolean {
