@@ -3,7 +3,7 @@
  * on the running firmware's own stores. Passwords are asked for twice, never echoed, never
  * taken as arguments (they would sit in the history).
  */
-import { parse } from '../cli/args.js';
+import { parse, pickUser, stringOption } from '../cli/args.js';
 import { STORE_OPTIONS, storeAction } from '../cli/store.js';
 import type { UserDirectory } from '../accounts/index.js';
 import { NymoteError, UsageError } from '../runtime/index.js';
@@ -66,12 +66,8 @@ export function addDataCommands(shell: Shell, { users, stores }: DataCommandCont
     run: async (args, io) => {
       const { values, positionals } = parse('store', args, STORE_OPTIONS);
       const [action, ...rest] = positionals;
-      const names = users.list().map((u) => u.name);
-      const user = typeof values.user === 'string' ? values.user : names.length === 1 ? names[0] : undefined;
-      if (user === undefined || !names.includes(user)) {
-        throw new UsageError(names.length === 0 ? 'store: no users yet; add one with setup or user add' : `store: name an existing user with --user (${names.join(', ')})`);
-      }
-      const branch = stores.get(user).branch(typeof values.branch === 'string' ? values.branch : 'main');
+      const user = pickUser('store', users, stringOption(values, 'user'));
+      const branch = stores.get(user).branch(stringOption(values, 'branch') ?? 'main');
       let text = '';
       await storeAction(branch, action, rest, values, {
         write: (chunk) => (text += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')),
