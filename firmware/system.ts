@@ -7,9 +7,10 @@ import { TokenStore, UserDirectory } from './accounts/index.js';
 import { ConsolePassword, ConsoleSocketService, Shell, addDataCommands, addRuntimeCommands, addSetupCommands, startSession, type StopRequest } from './console/index.js';
 import { SyncService, mountGit } from './git/index.js';
 import { Authenticator, HttpService, TlsCredentials, createHttpsService, mountApi, mountStatusRoutes } from './http/index.js';
+import { filesKind, mountDav, type DavKind } from './http/dav/index.js';
 import { sha1 } from './native.js';
 import { DeviceSettings, HardwareService, LogSink, Runtime, boardHardware, loadBoard, type RunConfig, type Service } from './runtime/index.js';
-import { UserStores } from './store/index.js';
+import { UserStores, defaultMergeTypes } from './store/index.js';
 
 export interface System {
   readonly runtime: Runtime;
@@ -33,7 +34,10 @@ export async function startSystem(config: RunConfig, logSink: LogSink): Promise<
 
   const users = new UserDirectory(config.data.secrets);
   const auth = new Authenticator({ users, tokens: new TokenStore(config.data.secrets), log: log.child('auth') });
-  const stores = new UserStores(config.data.store);
+  const davKinds: DavKind[] = [filesKind];
+  const mergeTypes = defaultMergeTypes();
+  for (const kind of davKinds) for (const [pattern, type] of kind.mergeTypes ?? []) mergeTypes.register(pattern, type);
+  const stores = new UserStores(config.data.store, { mergeTypes });
   const tls = new TlsCredentials(config.data.secrets, { log: log.child('tls') });
 
   let requestStop!: (action: StopRequest) => void;
@@ -69,6 +73,7 @@ export async function startSystem(config: RunConfig, logSink: LogSink): Promise<
   runtime.services.add(http);
   runtime.services.add(createHttpsService(config.listen, config.ports.https, log.child('https'), http.router, tls));
   mountGit(http.router, { stores, authorize: auth.gitAuthorizer(), log: log.child('git') });
+  mountDav(http.router, { stores, auth, log: log.child('dav'), kinds: davKinds });
   // After the servers, so that its event streams are closed first on stop.
   runtime.services.add(mountApi(http.router, { stores, auth, log: log.child('api') }));
   runtime.services.add(new SyncService(users, stores, config.data.secrets, log.child('sync')));
