@@ -83,7 +83,7 @@ export function mergeTrees(
     const outcome = registry.typeFor(path).merge(bv, ov, tv);
     if (outcome.kind === 'conflict') {
       conflicts.push({ path, reason: outcome.reason, ...sides(bv, ov, tv) });
-      return oe;
+      if (outcome.value === undefined) return oe;
     }
     if (outcome.value === undefined) return undefined;
     const [id] = odb.hashAll([{ type: 'blob', content: outcome.value }]);

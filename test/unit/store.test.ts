@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MergeRegistry, Store, StoreError, counterType } from '../../firmware/store/index.js';
+import { MergeRegistry, Store, StoreError, counterType, vobjectType } from '../../firmware/store/index.js';
 import { rejects } from '../_lib/assert.js';
 import { fsck, git } from '../_lib/git.js';
 import { tempDir } from '../_lib/tmp.js';
@@ -228,6 +228,26 @@ test('typed merge: counters registered by path add up both sides', async () => {
   const result = await store.merge('phone', 'main');
   assert.equal(result.conflicts, []);
   assert.is(main.get('stats/visits.count')!.toString().trim(), '18');
+});
+
+test('typed merge: a true conflict keeps both sides under conflicts/ and the best merge at the path', async () => {
+  const registry = new MergeRegistry();
+  registry.register('calendar/*/*', vobjectType);
+  const store = openStore({ mergeTypes: registry });
+  const main = store.branch();
+  const event = (...lines: string[]) => ['BEGIN:VCALENDAR', 'VERSION:2.0', 'BEGIN:VEVENT', 'UID:m1', 'DTSTART:20260101T100000Z', ...lines, 'END:VEVENT', 'END:VCALENDAR', ''].join('\r\n');
+  await main.set('calendar/work/m1.ics', event('SUMMARY:Base'));
+  await store.createBranch('phone', 'main');
+  await main.set('calendar/work/m1.ics', event('SUMMARY:Ours', 'LOCATION:Room 1'));
+  await store.branch('phone').set('calendar/work/m1.ics', event('SUMMARY:Theirs', 'DESCRIPTION:agenda'));
+  const result = await store.merge('phone', 'main');
+  assert.equal(result.conflicts, ['calendar/work/m1.ics']);
+  const merged = main.get('calendar/work/m1.ics')!.toString();
+  assert.match(merged, /SUMMARY:Ours/);
+  assert.match(merged, /LOCATION:Room 1/);
+  assert.match(merged, /DESCRIPTION:agenda/, 'their other change is kept at the path');
+  assert.match(main.get('conflicts/calendar/work/m1.ics/theirs')!.toString(), /SUMMARY:Theirs/);
+  assert.match(main.get('conflicts/calendar/work/m1.ics/ours')!.toString(), /SUMMARY:Ours/);
 });
 
 test('criss-cross history: two merge bases merged into a virtual one', async () => {

@@ -7,7 +7,11 @@ import { describeError } from '../../runtime/errors.js';
 /** A path's content on one side of a merge; undefined = the path does not exist there. */
 export type Value = Buffer | undefined;
 
-export type MergeOutcome = { kind: 'merged'; value: Value } | { kind: 'conflict'; reason: string };
+/**
+ * A conflict keeps all sides under conflicts/; at the path stays ours, or `value` when the type
+ * could merge everything but a few properties (vobject: both sides' other edits are kept).
+ */
+export type MergeOutcome = { kind: 'merged'; value: Value } | { kind: 'conflict'; reason: string; value?: Buffer };
 
 export interface ContentType {
   readonly name: string;
@@ -22,8 +26,8 @@ export function merged(value: Value): MergeOutcome {
   return { kind: 'merged', value };
 }
 
-export function conflict(reason: string): MergeOutcome {
-  return { kind: 'conflict', reason };
+export function conflict(reason: string, value?: Buffer): MergeOutcome {
+  return value === undefined ? { kind: 'conflict', reason } : { kind: 'conflict', reason, value };
 }
 
 function sameValue(a: Value, b: Value): boolean {

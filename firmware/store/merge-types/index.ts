@@ -12,6 +12,7 @@
  *   lww      {"value": …, "time": ms, "writer": "dev"}   lww-register.ts
  *   log      one entry a line, append-only               append-log.ts
  *   json     canonical JSON, merged key by key           json-map.ts (+ json-value.ts)
+ *   vobject  iCalendar and vCard, merged by property     vobject.ts
  * Path patterns: path-glob.ts; precedence: registry.ts.
  */
 export {
@@ -33,3 +34,4 @@ export { lwwType, formatLwwRegister, parseLwwRegister, type LwwRegister } from '
 export { logType } from './append-log.js';
 export { jsonType } from './json-map.js';
 export { formatJson, parseJson, type JsonValue, type JsonObject } from './json-value.js';
+export { vobjectType, mergeVObject, MAX_VOBJECT_BYTES, MAX_VOBJECT_DEPTH, type VObjectMerge } from './vobject.js';
