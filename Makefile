@@ -41,8 +41,9 @@ build: typecheck bundle
 run: build
 	$(NODE) $(NODE_FLAGS) dist/firmware/index.js run --data ./var
 
-# Debian tools the tests drive: real clients (git, curl, python3), clang for the fuzz smoke test.
-TEST_TOOLS := git curl python3 clang libssl-dev libclang-rt-14-dev busybox dnsmasq chrony socat
+# Debian tools the tests drive: real clients (git, curl, python3, the DAV clients), clang for the fuzz smoke test.
+TEST_TOOLS := git curl python3 clang libssl-dev libclang-rt-14-dev busybox dnsmasq chrony socat \
+	litmus vdirsyncer python3-caldav khal khard
 test-tools:
 	scripts/apt-deps.sh $(TEST_TOOLS)
 
@@ -78,7 +79,10 @@ test-cross: cross-all
 fuzz:
 	scripts/fuzz.sh $(FUZZ_SECONDS)
 
+# The peers the benchmarks measure against (../shared/peers starts them).
+BENCH_TOOLS := git lighttpd radicale xandikos
 bench: build
+	scripts/apt-deps.sh $(BENCH_TOOLS)
 	npx --no-install tsx bench/run.ts $(BENCH)
 
 # The SD-card image of a board (rootfs/build-image.sh): out/$(BOARD)/nymote-$(BOARD).img, .img.xz,

@@ -20,13 +20,16 @@ export interface ParsedMember {
 export interface IndexedMember<T> {
   name: string;
   id: string;
-  parsed: T;
+  /** Undefined when the stored bytes no longer parse (written by git or the REST API, say). */
+  parsed: T | undefined;
 }
 
 export interface ReportContext<T> {
   req: IncomingMessage;
   res: ServerResponse;
   report: XmlElement;
+  /** The collection's own dead properties (a calendar's calendar-timezone, say). */
+  collection: DeadProperties;
   /** Every member of the collection, parsed (cached by blob id). */
   members(): IndexedMember<T>[];
   /** The raw bytes of a member. */

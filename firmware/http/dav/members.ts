@@ -79,7 +79,7 @@ export async function putMember(request: DavRequest): Promise<void> {
     const parsed = kind.parse?.(body, parent.dead, contentType);
     if (parsed?.uid !== undefined && kind.uidConflict !== undefined) {
       const { name } = splitParent(target.path);
-      const clash = request.space.index(request.store!, view, parent.path, kind).find((m) => m.parsed.uid === parsed.uid && m.name !== name);
+      const clash = request.space.index(request.store!, view, parent.path, kind).find((m) => m.parsed?.uid === parsed.uid && m.name !== name);
       if (clash !== undefined) throw new DavError(409, `UID ${parsed.uid} is already used by ${clash.name}`, kind.uidConflict);
     }
     view.set(target.path, body);

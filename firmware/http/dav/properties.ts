@@ -159,7 +159,8 @@ function allProperties(context: PropertyContext, forAllprop: boolean): FoundProp
     if (inner !== undefined) found.push({ key, xml: element(key, inner) });
   }
   for (const [key, inner] of Object.entries(kindProperties(context))) found.push({ key, xml: element(key, inner) });
-  for (const [key, xml] of Object.entries(ownDeadProperties(context))) found.push({ key, xml });
+  // A kind may present a stored property as live (supported-calendar-component-set): once.
+  for (const [key, xml] of Object.entries(ownDeadProperties(context))) if (!found.some((p) => p.key === key)) found.push({ key, xml });
   return found;
 }
 

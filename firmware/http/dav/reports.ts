@@ -9,7 +9,7 @@ import { Multistatus } from './multistatus.js';
 import { findProperties, syncToken, SYNC_TOKEN_PREFIX, type PropertyRequest } from './properties.js';
 import { hrefOf } from './propfind.js';
 import { readXmlBody, resolveNow, type DavRequest } from './request.js';
-import { BRANCH, PROPS_FILE, splitParent } from './space.js';
+import { BRANCH, PROPS_FILE, readDeadProperties, splitParent } from './space.js';
 import { child, children, clark, DAV_NS, escapeXml, keyOf, type XmlElement } from './xml.js';
 
 export async function report(request: DavRequest): Promise<void> {
@@ -68,7 +68,14 @@ export async function report(request: DavRequest): Promise<void> {
   }
   const handler = kind.reports?.[key];
   if (handler === undefined) throw new DavError(403, `report ${key.slice(0, 100)} is not supported here`, { ns: DAV_NS, name: 'supported-report' });
-  const context: ReportContext<ParsedMember> = { req: request.req, res: request.res, report: body, members, read: (id) => store.odb.readTyped(id, 'blob') };
+  const context: ReportContext<ParsedMember> = {
+    req: request.req,
+    res: request.res,
+    report: body,
+    collection: readDeadProperties(view, collection.path)[''] ?? {},
+    members,
+    read: (id) => store.odb.readTyped(id, 'blob'),
+  };
   const outcome = handler(context);
   if ('handled' in outcome) return;
   answer(outcome.members, outcome.prop);

@@ -145,13 +145,13 @@ class CollectionIndex<T extends ParsedMember> {
   }
 }
 
-/** A stored member parsed again; one that no longer parses (pushed by git, say) still lists, without a UID. */
-function parseStored<T extends ParsedMember>(store: Store, id: ObjectId, kind: DavKind<T>, dead: DeadProperties): T {
-  if (kind.parse === undefined) return {} as T;
+/** A stored member parsed again; one that no longer parses (pushed by git, say) still lists, unparsed. */
+function parseStored<T extends ParsedMember>(store: Store, id: ObjectId, kind: DavKind<T>, dead: DeadProperties): T | undefined {
+  if (kind.parse === undefined) return undefined;
   try {
     return kind.parse(store.odb.readTyped(id, 'blob'), dead, undefined);
   } catch {
-    return {} as T;
+    return undefined;
   }
 }
 
