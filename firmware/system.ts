@@ -7,6 +7,8 @@ import { TokenStore, UserDirectory } from './accounts/index.js';
 import { ConsolePassword, ConsoleSocketService, Shell, addDataCommands, addRuntimeCommands, addSetupCommands, startSession, type StopRequest } from './console/index.js';
 import { SyncService, mountGit } from './git/index.js';
 import { Authenticator, HttpService, TlsCredentials, createHttpsService, mountApi, mountStatusRoutes } from './http/index.js';
+import { calendarKind } from './apps/calendar/index.js';
+import { contactsKind } from './apps/contacts/index.js';
 import { filesKind, mountDav, type DavKind } from './http/dav/index.js';
 import { sha1 } from './native.js';
 import { DeviceSettings, HardwareService, LogSink, Runtime, boardHardware, loadBoard, type RunConfig, type Service } from './runtime/index.js';
@@ -34,7 +36,7 @@ export async function startSystem(config: RunConfig, logSink: LogSink): Promise<
 
   const users = new UserDirectory(config.data.secrets);
   const auth = new Authenticator({ users, tokens: new TokenStore(config.data.secrets), log: log.child('auth') });
-  const davKinds: DavKind[] = [filesKind];
+  const davKinds = [calendarKind, contactsKind, filesKind] as DavKind[];
   const mergeTypes = defaultMergeTypes();
   for (const kind of davKinds) for (const [pattern, type] of kind.mergeTypes ?? []) mergeTypes.register(pattern, type);
   const stores = new UserStores(config.data.store, { mergeTypes });
