@@ -69,6 +69,11 @@ export interface DavKind<T extends ParsedMember = ParsedMember> {
   readonly multiget?: Condition;
   /** The property that carries a member's data in reports (C:calendar-data). */
   readonly dataProperty?: Condition;
+  /**
+   * A member's data as a report asked for it (`asked` is the data property element, e.g. a
+   * calendar-data with an expand); absent or undefined: the stored text as it is.
+   */
+  renderData?(bytes: Buffer, asked: XmlElement): string | undefined;
   /** Live properties of this kind's collections: `{ns}name` → inner XML (may read dead props). */
   collectionProperties?(dead: DeadProperties): Record<string, string>;
   /** Reports besides sync-collection and multiget, by `{ns}name` of their root element. */

@@ -29,6 +29,8 @@ export async function report(request: DavRequest): Promise<void> {
   const answer = (list: readonly { name: string; id?: ObjectId }[], prop: XmlElement | undefined, extra = '', missing: readonly string[] = []) => {
     const properties: PropertyRequest = prop === undefined ? { kind: 'allprop', include: [] } : { kind: 'prop', keys: prop.children.map(keyOf) };
     const data = kind.dataProperty === undefined ? undefined : clark(kind.dataProperty.ns, kind.dataProperty.name);
+    const askedData = prop?.children.find((c) => keyOf(c) === data);
+    const render = (bytes: Buffer) => (askedData === undefined ? undefined : kind.renderData?.(bytes, askedData)) ?? bytes.toString('utf8');
     const multistatus = new Multistatus();
     for (const { name, id } of list) {
       const path = `${collection.path}/${name}`;
@@ -39,7 +41,7 @@ export async function report(request: DavRequest): Promise<void> {
       }
       const member = { type: 'member' as const, user: collection.user, kind, path, id: blob };
       const context = { space: request.space, store, view, head, user: request.principal.user, resource: member };
-      const extraValue = (k: string) => (k === data ? escapeXml(store.odb.readTyped(blob, 'blob').toString('utf8')) : undefined);
+      const extraValue = (k: string) => (k === data ? escapeXml(render(store.odb.readTyped(blob, 'blob'))) : undefined);
       const { found, missing: notFound } = findProperties(context, properties, extraValue);
       multistatus.propstat(hrefOf(request, member), found, new Map([[404, notFound]]));
     }
