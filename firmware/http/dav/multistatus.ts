@@ -25,17 +25,36 @@ export function statusLine(status: number): string {
   return `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? ''}`.trimEnd();
 }
 
-/** `{ns}name` → an element with that name around `inner` (empty element when inner is ''). */
-export function element(key: string, inner = ''): string {
+interface Tags {
+  open: string;
+  close: string;
+  empty: string;
+}
+
+/** Tags by `{ns}name`: a listing writes the same few properties for every member. */
+const tagCache = new Map<string, Tags>();
+
+function tagsOf(key: string): Tags {
+  let tags = tagCache.get(key);
+  if (tags !== undefined) return tags;
   const close = key.indexOf('}');
   const ns = key.slice(1, close);
   const name = key.slice(close + 1);
   const prefix = PREFIXES.get(ns);
-  const tag = prefix === undefined ? `x:${name}` : `${prefix}:${name}`;
-  const declaration = prefix === undefined ? ` xmlns:x="${escapeXml(ns)}"` : '';
   // An element in no namespace is written unprefixed with the default namespace undone.
-  if (ns === '') return inner === '' ? `<${name} xmlns=""/>` : `<${name} xmlns="">${inner}</${name}>`;
-  return inner === '' ? `<${tag}${declaration}/>` : `<${tag}${declaration}>${inner}</${tag}>`;
+  const tag = ns === '' ? name : prefix === undefined ? `x:${name}` : `${prefix}:${name}`;
+  const declaration = ns === '' ? ' xmlns=""' : prefix === undefined ? ` xmlns:x="${escapeXml(ns)}"` : '';
+  tags = { open: `<${tag}${declaration}>`, close: `</${tag}>`, empty: `<${tag}${declaration}/>` };
+  // Clients may name any property: the cache stays bounded.
+  if (tagCache.size >= 4096) tagCache.clear();
+  tagCache.set(key, tags);
+  return tags;
+}
+
+/** `{ns}name` → an element with that name around `inner` (empty element when inner is ''). */
+export function element(key: string, inner = ''): string {
+  const tags = tagsOf(key);
+  return inner === '' ? tags.empty : tags.open + inner + tags.close;
 }
 
 export function hrefElement(href: string): string {

@@ -4,7 +4,7 @@ import { DavError } from './errors.js';
 import { element, Multistatus, type FoundProperty } from './multistatus.js';
 import { findProperties, isProtected, type ExistingResource, type PropertyContext, type PropertyRequest } from './properties.js';
 import { commit, depthOf, readXmlBody, type DavRequest } from './request.js';
-import { BRANCH, PROPS_FILE, readDeadProperties, splitParent, writeDeadProperties, type Resource } from './space.js';
+import { BRANCH, DAV_PREFIX, readDeadProperties, splitParent, writeDeadProperties, type Resource } from './space.js';
 import { child, DAV_NS, keyOf, serializeElement, type XmlElement } from './xml.js';
 
 export async function propfind(request: DavRequest): Promise<void> {
@@ -39,24 +39,18 @@ function propertyRequest(body: XmlElement | undefined): PropertyRequest {
 }
 
 export function hrefOf(request: DavRequest, resource: ExistingResource): string {
-  if (resource.type === 'root') return request.space.href('', '', true).replace(/\/\/$/, '/');
+  if (resource.type === 'root') return `${DAV_PREFIX}/`;
   if (resource.type === 'principal') return request.space.href(resource.user, '', true);
   return request.space.href(resource.user, resource.path, resource.type !== 'member');
 }
 
 /** The children of a collection-like resource. */
 export function membersOf(request: DavRequest, resource: ExistingResource, view: TreeView | undefined): ExistingResource[] {
-  const { space } = request;
+  const { space, store } = request;
   if (resource.type === 'root') return [{ type: 'principal', user: request.principal.user }];
   if (resource.type === 'principal') return space.allKinds().map((kind) => ({ type: 'home', user: resource.user, kind, path: kind.home }));
-  if (resource.type === 'member' || view === undefined) return [];
-  const members: ExistingResource[] = [];
-  for (const entry of view.list(resource.path)) {
-    if (entry.name === PROPS_FILE) continue;
-    const found = space.resolve({ user: resource.user, kind: resource.kind, path: `${resource.path}/${entry.name}`, slash: false }, view);
-    if (found.type !== 'missing') members.push(found);
-  }
-  return members;
+  if (resource.type === 'member' || view === undefined || store === undefined) return [];
+  return space.children(store, view, resource) as ExistingResource[];
 }
 
 /** PROPPATCH: every set and remove in document order, all or nothing (RFC 4918 §9.2). */

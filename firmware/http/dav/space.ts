@@ -38,6 +38,7 @@ export interface DavTarget {
 
 export class DavSpace {
   private readonly kinds = new Map<string, DavKind>();
+  private readonly parentHrefs = new Map<string, string>();
   private readonly indexes = new WeakMap<Store, Map<string, CollectionIndex<ParsedMember>>>();
 
   constructor(kinds: readonly DavKind[]) {
@@ -96,8 +97,43 @@ export class DavSpace {
 
   /** The URL of a store path (segments percent-encoded), with a trailing slash for collections. */
   href(user: string, path: string, collection: boolean): string {
-    const encoded = [user, ...(path === '' ? [] : path.split('/'))].map(encodeSegment).join('/');
-    return `${DAV_PREFIX}/${encoded}${collection ? '/' : ''}`;
+    const slash = path.lastIndexOf('/');
+    const last = encodeSegment(path.slice(slash + 1));
+    return `${this.encodedParent(user, slash < 0 ? '' : path.slice(0, slash))}${last === '' ? '' : `${last}${collection ? '/' : ''}`}`;
+  }
+
+  /** `/dav/<user>/<parent>/`, encoded; remembered, as a listing asks for it once per member. */
+  private encodedParent(user: string, parent: string): string {
+    const key = `${user}/${parent}`;
+    let encoded = this.parentHrefs.get(key);
+    if (encoded === undefined) {
+      encoded = `${DAV_PREFIX}/${[user, ...(parent === '' ? [] : parent.split('/'))].map(encodeSegment).join('/')}/`;
+      if (this.parentHrefs.size >= 1024) this.parentHrefs.clear();
+      this.parentHrefs.set(key, encoded);
+    }
+    return encoded;
+  }
+
+  /**
+   * The collections and members directly in a collection, home or principal's home, read from
+   * the tree itself (ids included) rather than path by path.
+   */
+  children(store: Store, view: TreeView, parent: { user: string; kind: DavKind; path: string }): Resource[] {
+    const { user, kind, path } = parent;
+    const tree = treeIdOf(store, view, path);
+    if (tree === undefined) return [];
+    const depth = path.split('/').length;
+    const found: Resource[] = [];
+    for (const entry of store.odb.readTree(tree).entries) {
+      if (entry.name === PROPS_FILE) continue;
+      const childPath = `${path}/${entry.name}`;
+      if (entry.mode !== '40000') {
+        if (kind.layout === 'tree' || depth === 2) found.push({ type: 'member', user, kind, path: childPath, id: entry.id });
+      } else if (store.odb.readTree(entry.id).byName.has(PROPS_FILE) && (kind.layout === 'tree' || depth === 1)) {
+        found.push({ type: 'collection', user, kind, path: childPath, typed: kind.layout === 'collections' });
+      }
+    }
+    return found;
   }
 
   /**
