@@ -120,11 +120,14 @@ export async function readJsonObject(req: IncomingMessage, limits: BodyLimits): 
   return value as Record<string, unknown>;
 }
 
-/** Answers an HttpError, and deals with the part of the body that was not read. */
-export function sendHttpError(res: ServerResponse, err: HttpError): void {
+/**
+ * Answers an HttpError, and deals with the part of the body that was not read. The answer is
+ * JSON unless a protocol writes its own (`send`: DAV answers with its error element).
+ */
+export function sendHttpError(res: ServerResponse, err: HttpError, send = (r: ServerResponse, e: HttpError) => sendError(r, e.status, e.code, e.message)): void {
   if (err.unread === 'close' && !res.headersSent) res.setHeader('connection', 'close');
   if (err.unread === 'drain') drainBody(res.req);
-  sendError(res, err.status, err.code, err.message);
+  send(res, err);
 }
 
 /**

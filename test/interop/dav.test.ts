@@ -220,7 +220,9 @@ test('bad input: XXE, billion laughs, malformed XML and data, wrong type, oversi
   assert.is(badCard.code, 403);
   assert.match(badCard.body, /valid-address-data/);
   const huge = event('huge@test', '20260101T000000Z', `DESCRIPTION:${'x'.repeat(1024 * 1024)}`);
-  assert.is(dav('PUT', '/dav/alice/calendar/default/huge.ics', { headers: ics, body: huge }).code, 413);
+  const tooBig = dav('PUT', '/dav/alice/calendar/default/huge.ics', { headers: ics, body: huge });
+  assert.is(tooBig.code, 413);
+  assert.match(tooBig.body, /<c:max-resource-size xmlns:c="urn:ietf:params:xml:ns:caldav"\/>/);
   assert.is(dav('PUT', '/dav/alice/calendar/default/deep/x.ics', { headers: ics, body: event('deep@test', '20260101T000000Z') }).code, 409);
   assert.is(dav('REPORT', '/dav/alice/calendar/default/', { headers: xml, body: '<C:calendar-query xmlns:C="urn:ietf:params:xml:ns:caldav"><C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:time-range start="yesterday"/></C:comp-filter></C:comp-filter></C:filter></C:calendar-query>' }).code, 403);
   assert.is(commits(), before, 'nothing was committed');

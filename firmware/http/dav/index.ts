@@ -11,7 +11,7 @@ import { StoreError, type UserStores } from '../../store/index.js';
 import type { Authenticator } from '../auth.js';
 import { HttpError, sendHttpError } from '../body.js';
 import type { Router } from '../router.js';
-import { DavError, sendDavError } from './errors.js';
+import { DavError, sendDavError, type Condition } from './errors.js';
 import type { DavKind } from './kinds.js';
 import { copyOrMove, deleteResource, getMember, makeCollection, putMember } from './members.js';
 import { propfind, proppatch } from './propfind.js';
@@ -90,10 +90,21 @@ async function handleDav(req: IncomingMessage, res: ServerResponse, url: URL, de
     }
   } catch (err) {
     if (err instanceof DavError) return sendDavError(res, err);
-    if (err instanceof HttpError) return sendHttpError(res, err);
+    // A body that is too big, too slow or cut off: a DAV error, with the kind's size precondition for a 413.
+    if (err instanceof HttpError) return sendHttpError(res, err, (r, e) => sendDavError(r, new DavError(e.status, e.message, e.status === 413 ? sizeCondition(space, url) : undefined)));
     if (err instanceof StoreError) return sendDavError(res, storeErrorToDav(err));
     deps.log.error('dav request failed', { method, path: url.pathname.slice(0, 200), error: describeError(err) });
     sendDavError(res, new DavError(500, 'internal error'));
+  }
+}
+
+/** max-resource-size in the namespace of the kind the request went to (C: or CR:), if any. */
+function sizeCondition(space: DavSpace, url: URL): Condition | undefined {
+  try {
+    const ns = space.target(url.pathname).kind?.collectionType?.ns;
+    return ns === undefined ? undefined : { ns, name: 'max-resource-size' };
+  } catch {
+    return undefined;
   }
 }
 
