@@ -40,4 +40,37 @@ test('an element written back stands alone: its namespaces declared, text escape
   assert.is(serializeElement(root.children[1]!), '<n xmlns="">1</n>');
 });
 
+
+test('fuzz: 3,000 mutated request bodies parse or fail with an XmlError, nothing else', () => {
+  const seeds = [
+    '<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:"><D:prop><D:getetag/><C:calendar-data xmlns:C="urn:ietf:params:xml:ns:caldav"/></D:prop></D:propfind>',
+    '<D:propertyupdate xmlns:D="DAV:" xmlns:Z="http://z/"><D:set><D:prop><Z:a xml:lang="en">v &amp; <![CDATA[x<y]]></Z:a></D:prop></D:set></D:propertyupdate>',
+    '<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><C:filter><C:comp-filter name="VCALENDAR"><C:time-range start="20260101T000000Z"/></C:comp-filter></C:filter></C:calendar-query>',
+  ];
+  let state = 12345;
+  const random = (n: number) => {
+    state = (state * 1103515245 + 12345) & 0x7fffffff;
+    return state % n;
+  };
+  const alphabet = '<>/&;:="\'![]?xmlns DAV#\u0000\u00e9\ud800';
+  let parsed = 0;
+  for (let i = 0; i < 3000; i++) {
+    const chars = [...seeds[random(seeds.length)]!];
+    for (let edits = 1 + random(6); edits > 0; edits--) {
+      const at = random(chars.length);
+      const op = random(3);
+      if (op === 0) chars.splice(at, 1);
+      else if (op === 1) chars.splice(at, 0, alphabet[random(alphabet.length)]!);
+      else chars.splice(at, random(20));
+    }
+    try {
+      parseXml(chars.join(''));
+      parsed++;
+    } catch (err) {
+      if (!(err instanceof XmlError)) throw err;
+    }
+  }
+  assert.ok(parsed > 100 && parsed < 3000, `${parsed} parsed`);
+});
+
 test.run();
