@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { parseCalendarObject, parseCalendarTimezone, type CalendarObject } from '../../firmware/apps/calendar/calendar-object.js';
 import { compileCalendarFilter, matchesCalendarFilter, parseUtcDateTime, UnsupportedFilter } from '../../firmware/apps/calendar/filter.js';
 import { parseXml } from '../../firmware/http/dav/xml.js';
+import { BERLIN } from '../_lib/timezones.js';
 
 const object = (text: string, allowed?: Parameters<typeof parseCalendarObject>[1]) =>
   parseCalendarObject(Buffer.from(text.trim().replace(/\n/g, '\r\n') + '\r\n'), allowed);
@@ -17,24 +18,6 @@ const range = (start?: string, end?: string) =>
 /** Whether `target` has a `component` meeting the time-range. */
 const inRange = (target: CalendarObject, component: string, start?: string, end?: string) =>
   matchesCalendarFilter(target, filter(`<C:comp-filter name="${component}">${range(start, end)}</C:comp-filter>`));
-
-const BERLIN = `BEGIN:VTIMEZONE
-TZID:Europe/Berlin
-BEGIN:DAYLIGHT
-TZOFFSETFROM:+0100
-TZOFFSETTO:+0200
-TZNAME:CEST
-DTSTART:19700329T020000
-RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU
-END:DAYLIGHT
-BEGIN:STANDARD
-TZOFFSETFROM:+0200
-TZOFFSETTO:+0100
-TZNAME:CET
-DTSTART:19701025T030000
-RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU
-END:STANDARD
-END:VTIMEZONE`;
 
 const vevent = (body: string, extra = '') =>
   object(`BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//Mozilla.org/NONSGML Mozilla Calendar V1.1//EN\n${BERLIN}\nBEGIN:VEVENT\nUID:e@example.org\nDTSTAMP:20240301T120000Z\n${body}\nEND:VEVENT\n${extra}END:VCALENDAR`);

@@ -3,24 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseCalendarObject, parseCalendarTimezone } from '../../firmware/apps/calendar/calendar-object.js';
 import { freeBusyReport } from '../../firmware/apps/calendar/free-busy.js';
-
-const NEW_YORK = `BEGIN:VTIMEZONE
-TZID:America/New_York
-BEGIN:DAYLIGHT
-DTSTART:20070311T020000
-RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=2SU
-TZNAME:EDT
-TZOFFSETFROM:-0500
-TZOFFSETTO:-0400
-END:DAYLIGHT
-BEGIN:STANDARD
-DTSTART:20071104T020000
-RRULE:FREQ=YEARLY;BYMONTH=11;BYDAY=1SU
-TZNAME:EST
-TZOFFSETFROM:-0400
-TZOFFSETTO:-0500
-END:STANDARD
-END:VTIMEZONE`;
+import { NEW_YORK } from '../_lib/timezones.js';
 
 let uids = 0;
 /** One Apple-style event object in New York time; `body` holds its DTSTART/DTEND and the rest. */

@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import { compileAddressbookFilter, matchesAddressbookFilter, UnsupportedFilter } from '../../firmware/apps/contacts/filter.js';
 import { InvalidVCard, parseVCard, unescapeValue, type VCard, type VCardPrecondition } from '../../firmware/apps/contacts/vcard.js';
 import { parseXml } from '../../firmware/http/dav/xml.js';
+import { Random } from '../_lib/random.js';
 
 const crlf = (...lines: string[]): Buffer => Buffer.from(lines.map((line) => `${line}\r\n`).join(''));
 
@@ -177,20 +178,10 @@ test('refused: no UID, two vCards, not a vCard, other versions, broken structure
   expectInvalid(Buffer.concat([crlf('BEGIN:VCARD', 'VERSION:4.0', 'UID:1'), Buffer.from([0x46, 0x4e, 0x3a, 0xff, 0xfe, 0x0d, 0x0a]), crlf('END:VCARD')]), 'valid-address-data', /UTF-8/);
 });
 
-/** mulberry32, as in the merge property tests: reproducible from its seed. */
-function random(seed: number): (below: number) => number {
-  let state = seed >>> 0;
-  return (below) => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * below);
-  };
-}
 
 test('fuzz: 2,000 mutated cards either parse or throw InvalidVCard, nothing else', () => {
-  const next = random(0xcafe);
+  const rng = new Random(0xcafe);
+  const next = (below: number) => rng.int(below);
   const seeds = [APPLE, GOOGLE, THUNDERBIRD, DAVX5, VDIRSYNCER];
   const tokens = ['\r\n', '\n', '\r', ' ', '\t', ':', ';', ',', '"', '=', '.', '\\', '^', 'BEGIN:VCARD', 'END:VCARD', 'VERSION:2.1', 'UID:', '\u0000', '\u00ff', '\ud83d\ude00'].map((t) => Buffer.from(t));
   let parsed = 0;

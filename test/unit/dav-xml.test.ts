@@ -2,6 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseXml, serializeElement, XmlError } from '../../firmware/http/dav/xml.js';
+import { Random } from '../_lib/random.js';
 
 test('namespaces resolve by URI, whatever the prefix', () => {
   const root = parseXml('<?xml version="1.0"?><a:propfind xmlns:a="DAV:"><a:prop><x:getctag xmlns:x="http://calendarserver.org/ns/"/><plain xmlns=""/></a:prop></a:propfind>');
@@ -47,11 +48,8 @@ test('fuzz: 3,000 mutated request bodies parse or fail with an XmlError, nothing
     '<D:propertyupdate xmlns:D="DAV:" xmlns:Z="http://z/"><D:set><D:prop><Z:a xml:lang="en">v &amp; <![CDATA[x<y]]></Z:a></D:prop></D:set></D:propertyupdate>',
     '<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><C:filter><C:comp-filter name="VCALENDAR"><C:time-range start="20260101T000000Z"/></C:comp-filter></C:filter></C:calendar-query>',
   ];
-  let state = 12345;
-  const random = (n: number) => {
-    state = (state * 1103515245 + 12345) & 0x7fffffff;
-    return state % n;
-  };
+  const rng = new Random(12345);
+  const random = (below: number) => rng.int(below);
   const alphabet = '<>/&;:="\'![]?xmlns DAV#\u0000\u00e9\ud800';
   let parsed = 0;
   for (let i = 0; i < 3000; i++) {

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import type { ObjectId, ObjectType, RawObject } from '../../firmware/store/objects.js';
+import { Random } from '../_lib/random.js';
 
 const madeDirs: string[] = [];
 // Fixtures are a few megabytes each: remove them when the test process ends.
@@ -56,14 +57,8 @@ export function gitStatus(cwd: string, args: string[], input?: Buffer | string):
 
 /** A tiny deterministic PRNG (mulberry32), so fixtures are the same on every run. */
 export function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const generator = new Random(seed);
+  return () => generator.next();
 }
 
 const WORDS = 'alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa'.split(' ');

@@ -13,6 +13,7 @@
  * RFC 6868 ^-escapes, blank lines); strict on structure: exactly one BEGIN:VCARD … END:VCARD,
  * VERSION 3.0 or 4.0, one non-empty UID, and FN (or at least N, as some 3.0 writers omit FN).
  */
+import { unfoldLines } from '../../store/index.js';
 
 export type VCardPrecondition = 'valid-address-data' | 'supported-address-data';
 
@@ -59,7 +60,7 @@ export function parseVCard(bytes: Buffer): VCard {
   } catch {
     throw new InvalidVCard('valid-address-data', 'not UTF-8');
   }
-  const lines = unfold(text).filter((line) => line !== '');
+  const lines = unfoldLines(text).filter((line) => line !== '');
   if (lines.length === 0) throw new InvalidVCard('valid-address-data', 'empty body');
   if (!/^BEGIN:VCARD$/i.test(lines[0]!)) throw new InvalidVCard('valid-address-data', 'not a vCard: it does not start with BEGIN:VCARD');
   const end = lines.findIndex((line, i) => i > 0 && /^(BEGIN|END)[;:]/i.test(line));
@@ -93,16 +94,6 @@ function onlyValue(properties: readonly VCardProperty[], name: string): string |
   const found = properties.filter((p) => p.name === name);
   if (found.length > 1) throw new InvalidVCard('valid-address-data', `more than one ${name}`);
   return found[0]?.value;
-}
-
-/** Lines with folding undone: a line break followed by a space or tab continues the line. */
-function unfold(text: string): string[] {
-  const lines: string[] = [];
-  for (const line of text.split(/\r\n|\n|\r/)) {
-    if (lines.length > 0 && (line.startsWith(' ') || line.startsWith('\t'))) lines[lines.length - 1] += line.slice(1);
-    else lines.push(line);
-  }
-  return lines;
 }
 
 // Sticky patterns read a line in place: slicing the rest of a long line at every parameter

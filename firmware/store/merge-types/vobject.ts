@@ -129,7 +129,7 @@ function parseFile(bytes: Buffer): Component | string {
     components: Component[];
   }
   const stack: Open[] = [{ name: '', properties: [], components: [] }];
-  for (const line of unfold(text)) {
+  for (const line of unfoldLines(text)) {
     if (line === '') continue;
     const property = parseContentLine(line);
     if (property === undefined) return `has a line that is not a content line: ${JSON.stringify(line.slice(0, 40))}`;
@@ -155,7 +155,7 @@ function parseFile(bytes: Buffer): Component | string {
 }
 
 /** Lines with folding undone: a line break followed by a space or tab continues the line. */
-function unfold(text: string): string[] {
+export function unfoldLines(text: string): string[] {
   const lines: string[] = [];
   for (const line of text.split(/\r\n|\n|\r/)) {
     if (lines.length > 0 && (line.startsWith(' ') || line.startsWith('\t'))) lines[lines.length - 1] += line.slice(1);
