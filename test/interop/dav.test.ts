@@ -116,6 +116,15 @@ test('CalDAV: MKCALENDAR, PUT with preconditions, ETag is the blob id, one commi
   const refused = dav('PUT', '/dav/alice/calendar/work/todo.ics', { headers: ics, body: todo });
   assert.is(refused.code, 403);
   assert.match(refused.body, /supported-calendar-component/);
+  // Renaming within the calendar is fine; a copy beside the original would repeat its UID.
+  const move = dav('MOVE', '/dav/alice/calendar/work/standup.ics', { headers: { destination: `${instance.httpUrl}/dav/alice/calendar/work/daily.ics` } });
+  assert.is(move.code, 201, move.body);
+  const copy = dav('COPY', '/dav/alice/calendar/work/daily.ics', { headers: { destination: '/dav/alice/calendar/work/again.ics' } });
+  assert.is(copy.code, 409);
+  assert.match(copy.body, /no-uid-conflict/);
+  assert.is(dav('COPY', '/dav/alice/calendar/work/', { headers: { destination: '/dav/alice/files/work/' } }).code, 403);
+  assert.is(dav('GET', '/dav/alice/calendar/work/standup.ics').code, 404);
+  assert.is(dav('GET', '/dav/alice/calendar/work/daily.ics').body, changed);
   const fsck = tool('git', ['--git-dir', gitDir, 'fsck', '--strict']);
   assert.is(fsck.status, 0, fsck.stderr);
 });

@@ -76,18 +76,27 @@ export async function putMember(request: DavRequest): Promise<void> {
     if (current.type === 'collection') throw new DavError(405, 'a collection is there');
     checkPreconditions(request, current);
     const parent = parentCollection(view, request, target.path, false);
-    const parsed = kind.parse?.(body, parent.dead, contentType);
-    if (parsed?.uid !== undefined && kind.uidConflict !== undefined) {
-      const { name } = splitParent(target.path);
-      const clash = request.space.index(request.store!, view, parent.path, kind).find((m) => m.parsed?.uid === parsed.uid && m.name !== name);
-      if (clash !== undefined) throw new DavError(409, `UID ${parsed.uid} is already used by ${clash.name}`, kind.uidConflict);
-    }
+    checkMember(request, view, parent, target.path, body, contentType);
     view.set(target.path, body);
     return current.type === 'missing';
   });
-  const id = request.store!.branch(BRANCH).view().baseBlobId(target.path);
-  res.writeHead(created ? 201 : 204, id === undefined ? {} : { etag: `"${id}"` });
+  // The ETag of what was stored (the branch may have moved on since).
+  const [id] = request.store!.odb.hashAll([{ type: 'blob', content: body }]);
+  res.writeHead(created ? 201 : 204, { etag: `"${id}"` });
   res.end();
+}
+
+/**
+ * A member about to be stored at `path`: valid for its kind, and its UID not used by another
+ * member (`leaving`: the path of a member that a MOVE takes away, whose UID does not count).
+ */
+function checkMember(request: DavRequest, view: TreeView, parent: { path: string; dead: DeadProperties; kind: DavKind }, path: string, bytes: Buffer, contentType: string | undefined, leaving?: string): void {
+  const { kind } = parent;
+  const parsed = kind.parse?.(bytes, parent.dead, contentType);
+  if (parsed?.uid === undefined || kind.uidConflict === undefined) return;
+  const { name } = splitParent(path);
+  const clash = request.space.index(request.store!, view, parent.path, kind).find((m) => m.parsed?.uid === parsed.uid && m.name !== name && `${parent.path}/${m.name}` !== leaving);
+  if (clash !== undefined) throw new DavError(409, `UID ${parsed.uid} is already used by ${clash.name}`, kind.uidConflict);
 }
 
 export async function deleteResource(request: DavRequest): Promise<void> {
@@ -183,12 +192,14 @@ export async function copyOrMove(request: DavRequest, method: 'COPY' | 'MOVE'): 
     const before = space.resolve(destination, view);
     if (before.type !== 'missing' && !overwrite) throw new DavError(412, 'Destination exists and Overwrite is F');
     if (before.type === 'home' || before.type === 'root' || before.type === 'principal') throw new DavError(403, 'cannot replace a home');
+    // A whole collection keeps its kind: its members were checked for that kind only.
+    if (source.type === 'collection' && destination.kind !== source.kind) throw new DavError(403, `a collection cannot move from ${source.kind.home}/ to ${destination.kind!.home}/`);
     const copy = { ...request, target: destination };
     const parent = parentCollection(view, copy, destination.path, source.type === 'collection');
     if (before.type !== 'missing') removeResource(view, before);
     if (source.type === 'member') {
       const bytes = view.get(source.path)!;
-      parent.kind.parse?.(bytes, parent.dead, undefined);
+      checkMember(request, view, parent, destination.path, bytes, undefined, method === 'MOVE' ? source.path : undefined);
       view.set(destination.path, bytes);
       const dead = readDeadProperties(view, splitParent(source.path).parent)[splitParent(source.path).name] ?? {};
       setDeadProperties(view, { ...source, kind: destination.kind!, path: destination.path }, (own) => Object.assign(own, dead));

@@ -12,8 +12,9 @@ export async function propfind(request: DavRequest): Promise<void> {
   if (depth === 'infinity') throw new DavError(403, 'Depth: infinity is not supported; use 0 or 1', { ns: DAV_NS, name: 'propfind-finite-depth' });
   const body = await readXmlBody(request);
   const properties = propertyRequest(body);
-  const view = request.store?.branch(BRANCH).view();
+  // One commit for the whole answer: the view and the sync-token agree.
   const head = request.store?.branch(BRANCH).head();
+  const view = request.store?.snapshot(head);
   const resource = view === undefined ? ({ type: 'root' } as const) : request.space.resolve(request.target, view);
   if (resource.type === 'missing') throw new DavError(404, 'no such resource');
   const answer = new Multistatus();
