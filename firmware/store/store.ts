@@ -223,7 +223,8 @@ export class Store {
 
   /**
    * Merges `from` (a branch, tag or commit) into branch `into` with the registered content
-   * types. Conflicts are committed, never dropped: ours stays, all sides under conflicts/.
+   * types. Conflicts are committed, never dropped: ours (or the type's best merge) stays,
+   * all sides go under conflicts/.
    */
   async merge(from: string, into: string, info: CommitInfo = {}): Promise<MergeResult> {
     const theirs = this.resolve(from);

@@ -241,7 +241,7 @@ test('typed merge: a true conflict keeps both sides under conflicts/ and the bes
   await main.set('calendar/work/m1.ics', event('SUMMARY:Ours', 'LOCATION:Room 1'));
   await store.branch('phone').set('calendar/work/m1.ics', event('SUMMARY:Theirs', 'DESCRIPTION:agenda'));
   const result = await store.merge('phone', 'main');
-  assert.equal(result.conflicts, ['calendar/work/m1.ics']);
+  assert.equal(result.conflicts.map((c) => c.path), ['calendar/work/m1.ics']);
   const merged = main.get('calendar/work/m1.ics')!.toString();
   assert.match(merged, /SUMMARY:Ours/);
   assert.match(merged, /LOCATION:Room 1/);
