@@ -153,6 +153,8 @@ test('sync-collection: tokens are commits; a change and a delete come back, noth
   assert.match(bad.body, /valid-sync-token/);
   const ctag = dav('PROPFIND', collection, { headers: { depth: '0', ...xml }, body: '<propfind xmlns="DAV:" xmlns:CS="http://calendarserver.org/ns/"><prop><CS:getctag/><sync-token/></prop></propfind>' });
   assert.match(ctag.body, /<CS:getctag>"[0-9a-f]{40}"<\/CS:getctag>/);
+  const reports = dav('PROPFIND', collection, { headers: { depth: '0', ...xml }, body: '<propfind xmlns="DAV:"><prop><supported-report-set/></prop></propfind>' });
+  for (const name of ['D:sync-collection', 'C:calendar-multiget', 'C:calendar-query', 'C:free-busy-query']) assert.ok(reports.body.includes(`<D:report><${name}/></D:report>`), name);
 });
 
 test('calendar-query with time ranges over recurring events, multiget, free-busy', () => {

@@ -91,7 +91,11 @@ const LIVE: Record<string, LiveProperty> = {
     value: ({ resource }) => {
       if (resource.type !== 'collection' && resource.type !== 'home') return undefined;
       const reports = [d('sync-collection')];
-      if (resource.type === 'collection') reports.push(...Object.keys(resource.kind.reports ?? {}));
+      if (resource.type === 'collection') {
+        const { multiget, reports: kindReports } = resource.kind;
+        if (multiget !== undefined) reports.push(clark(multiget.ns, multiget.name));
+        reports.push(...Object.keys(kindReports ?? {}));
+      }
       return reports.map((key) => `<D:supported-report><D:report>${element(key)}</D:report></D:supported-report>`).join('');
     },
   },
