@@ -235,6 +235,8 @@ test('bad input: XXE, billion laughs, malformed XML and data, wrong type, oversi
   assert.is(tooBig.code, 413);
   assert.match(tooBig.body, /<c:max-resource-size xmlns:c="urn:ietf:params:xml:ns:caldav"\/>/);
   assert.is(dav('PUT', '/dav/alice/calendar/default/deep/x.ics', { headers: ics, body: event('deep@test', '20260101T000000Z') }).code, 409);
+  assert.is(dav('PUT', '/dav/alice/calendar/default/a%0Ab.ics', { headers: ics, body: event('nl@test', '20260101T000000Z') }).code, 400);
+  assert.is(dav('PUT', '/dav/alice/calendar/default/.props.json', { headers: ics, body: event('props@test', '20260101T000000Z') }).code, 403);
   assert.is(dav('REPORT', '/dav/alice/calendar/default/', { headers: xml, body: '<C:calendar-query xmlns:C="urn:ietf:params:xml:ns:caldav"><C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:time-range start="yesterday"/></C:comp-filter></C:comp-filter></C:filter></C:calendar-query>' }).code, 403);
   assert.is(commits(), before, 'nothing was committed');
   assert.is(dav('GET', '/dav/alice/calendar/default/bad.ics').code, 404);

@@ -3,7 +3,7 @@
  * user's DAV space (`/dav/<user>/<home>/`, stored under `<home>/` in the user's store).
  * CalDAV and CardDAV are kinds (apps/calendar, apps/contacts); plain WebDAV files is a kind.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { ContentType } from '../../store/index.js';
 import type { Condition } from './errors.js';
 import type { XmlElement } from './xml.js';
@@ -25,15 +25,12 @@ export interface IndexedMember<T> {
 }
 
 export interface ReportContext<T> {
-  req: IncomingMessage;
   res: ServerResponse;
   report: XmlElement;
   /** The collection's own dead properties (a calendar's calendar-timezone, say). */
   collection: DeadProperties;
   /** Every member of the collection, parsed (cached by blob id). */
   members(): IndexedMember<T>[];
-  /** The raw bytes of a member. */
-  read(id: string): Buffer;
 }
 
 export interface DavKind<T extends ParsedMember = ParsedMember> {

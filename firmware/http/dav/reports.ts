@@ -50,9 +50,9 @@ export async function report(request: DavRequest): Promise<void> {
   };
 
   if (key === clark(DAV_NS, 'sync-collection')) {
-    const changes = syncChanges(request, collection.path, head, child(body, DAV_NS, 'sync-token')?.text.trim() ?? '');
     const level = child(body, DAV_NS, 'sync-level')?.text.trim();
     if (level !== undefined && level !== '1') throw new DavError(403, 'only sync-level 1 is supported', { ns: DAV_NS, name: 'sync-traversal-supported' });
+    const changes = syncChanges(request, collection.path, head, child(body, DAV_NS, 'sync-token')?.text.trim() ?? '');
     const gone = changes.filter((c) => c.removed).map((c) => request.space.href(collection.user, `${collection.path}/${c.name}`, false));
     return answer(changes.filter((c) => !c.removed), child(body, DAV_NS, 'prop'), `<D:sync-token>${syncToken(head)}</D:sync-token>`, gone);
   }
@@ -61,8 +61,8 @@ export async function report(request: DavRequest): Promise<void> {
     const names: { name: string }[] = [];
     const missing: string[] = [];
     for (const href of children(body, DAV_NS, 'href')) {
-      const path = new URL(href.text.trim(), 'http://localhost').pathname;
-      const name = path.startsWith(prefix) ? decodeName(path.slice(prefix.length)) : undefined;
+      const path = pathOf(href.text.trim());
+      const name = path?.startsWith(prefix) ? decodeName(path.slice(prefix.length)) : undefined;
       if (name === undefined || name === PROPS_FILE) missing.push(href.text.trim());
       else names.push({ name });
     }
@@ -70,17 +70,19 @@ export async function report(request: DavRequest): Promise<void> {
   }
   const handler = kind.reports?.[key];
   if (handler === undefined) throw new DavError(403, `report ${key.slice(0, 100)} is not supported here`, { ns: DAV_NS, name: 'supported-report' });
-  const context: ReportContext<ParsedMember> = {
-    req: request.req,
-    res: request.res,
-    report: body,
-    collection: readDeadProperties(view, collection.path)[''] ?? {},
-    members,
-    read: (id) => store.odb.readTyped(id, 'blob'),
-  };
+  const context: ReportContext<ParsedMember> = { res: request.res, report: body, collection: readDeadProperties(view, collection.path)[''] ?? {}, members };
   const outcome = handler(context);
   if ('handled' in outcome) return;
   answer(outcome.members, outcome.prop);
+}
+
+/** The path of an href (absolute or relative to the server); undefined when it is not a URL. */
+function pathOf(href: string): string | undefined {
+  try {
+    return new URL(href, 'http://localhost').pathname;
+  } catch {
+    return undefined;
+  }
 }
 
 function decodeName(text: string): string | undefined {

@@ -62,7 +62,7 @@ export class DavSpace {
       } catch {
         throw new DavError(400, 'malformed percent-encoding in the path');
       }
-      if (decoded === '' || decoded === '.' || decoded === '..' || decoded.includes('/') || decoded.includes('\0')) {
+      if (decoded === '' || decoded === '.' || decoded === '..' || decoded.includes('/') || /[\u0000-\u001f\u007f]/.test(decoded)) {
         throw new DavError(400, `invalid path segment '${segment.slice(0, 60)}'`);
       }
       if (decoded === PROPS_FILE) throw new DavError(403, `${PROPS_FILE} is reserved`);
