@@ -9,7 +9,7 @@ NODE_GYP := npx --no-install node-gyp
 # --nodedir: use the machine's Node headers; node-gyp must never try to download them.
 GYP_FLAGS := --nodedir=/usr
 
-.PHONY: all deps build typecheck bundle native cross cross-all init run test test-tools test-cross fuzz bench clean boot-image qemu
+.PHONY: all deps build typecheck bundle native cross cross-all init run test test-tools test-boards test-cross fuzz bench clean boot-image qemu
 
 all: build
 
@@ -50,6 +50,12 @@ test-tools:
 # Fast, representative suites; slow ones (long fuzzing, every board's boot) have their own targets.
 test: test-tools build cross-all init boot-image
 	$(NODE) scripts/test-summary.mjs test/unit test/interop test/cross test/boot
+
+# Slower: the other boards QEMU can boot (test/boards), each image built first.
+BOOT_BOARDS := qemu-armhf cubieboard rpi2
+test-boards: test-tools
+	for board in $(BOOT_BOARDS); do $(MAKE) --no-print-directory image BOARD=$$board || exit 1; done
+	$(NODE) scripts/test-summary.mjs test/boards
 
 # The image the boot test boots (test/boot): qemu-arm64, rebuilt from what is cached.
 boot-image:

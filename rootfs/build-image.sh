@@ -27,7 +27,8 @@
 # directory in /usr/lib/u-boot)}; modules {boot: root device and file systems, into the
 # initramfs; system: network, watchdog, rng, onto the root fs} (dependencies are added); and
 # for the firmware (/etc/nymote/board.json): name, console, watchdog ("" = none), gpio
-# {chip, led, button, …} (absent = none), iface; qemu {system, args, disk, net} for QEMU.
+# {chip, led, button, …} (absent = none), iface; qemu {system, args, disk (a device or "sd"),
+# net (a device, "nic" for the SoC's own, "none"), append (to the command line)} for QEMU.
 #
 # Reproducible: SOURCE_DATE_EPOCH (default: the last commit's time) is every file time; file
 # system UUIDs, the ext4 hash seed, the FAT volume id and the MBR id derive from the board's

@@ -23,13 +23,14 @@ image=$out/nymote-$board.img
 mapfile -t spec < <(node -e '
   const b = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
   if (!b.qemu) { console.error(`qemu.sh: board ${b.name} has no QEMU machine`); process.exit(1); }
-  console.log(b.qemu.system); console.log(b.qemu.disk); console.log(b.qemu.net); console.log(b.cmdline);
+  console.log(b.qemu.system); console.log(b.qemu.disk); console.log(b.qemu.net);
+  console.log(b.qemu.append ? `${b.cmdline} ${b.qemu.append}` : b.cmdline);
   console.log(b.kernel.dtb ? require("path").basename(b.kernel.dtb) : "");
   for (const a of b.qemu.args) console.log(a);
 ' "$repo/board/$board/board.json")
 system=${spec[0]} disk=${spec[1]} net=${spec[2]} cmdline=${spec[3]} dtb=${spec[4]}
 machine=("${spec[@]:5}")
-"$repo/scripts/apt-deps.sh" qemu-system-arm
+"$repo/scripts/apt-deps.sh" qemu-system-arm qemu-utils device-tree-compiler
 
 base=${QEMU_PORT_BASE:-10000}
 forwards=""
@@ -37,8 +38,41 @@ for port in 80 443 143 993 587 25 53; do forwards+=",hostfwd=tcp:127.0.0.1:$((ba
 forwards+=",hostfwd=udp:127.0.0.1:$((base + 53))-:53"
 
 args=("${machine[@]}" -nographic -no-reboot
-  -kernel "$out/boot/vmlinuz" -initrd "$out/boot/initrd.img" -append "$cmdline"
-  -drive "if=none,file=$image,format=raw,id=disk${QEMU_SNAPSHOT:+,snapshot=on}" -device "$disk,drive=disk"
-  -netdev "user,id=net$forwards" -device "$net,netdev=net")
-[[ -n $dtb ]] && args+=(-dtb "$out/boot/$dtb")
+  -kernel "$out/boot/vmlinuz" -initrd "$out/boot/initrd.img" -append "$cmdline")
+
+# Disk: a virtio disk, or the SoC's SD card, which QEMU wants a power of two in size: the card
+# is a qcow2 overlay of that size over the image (the image itself is never written; a new
+# image gets a new overlay).
+if [[ $disk == sd ]]; then
+  overlay=$out/qemu-sd.qcow2
+  if [[ ! $overlay -nt $image ]]; then
+    size=$(stat -c %s "$image") card=1
+    while ((card < size)); do card=$((card * 2)); done
+    rm -f "$overlay"
+    qemu-img create -q -f qcow2 -b "$image" -F raw "$overlay" "$card"
+  fi
+  args+=(-drive "if=sd,file=$overlay,format=qcow2${QEMU_SNAPSHOT:+,snapshot=on}")
+else
+  args+=(-drive "if=none,file=$image,format=raw,id=disk${QEMU_SNAPSHOT:+,snapshot=on}" -device "$disk,drive=disk")
+fi
+
+# Network: a virtio NIC, the SoC's own ('nic'), or none (a Pi's is on USB, which QEMU lacks).
+if [[ $net == none ]]; then
+  args+=(-nic none)
+elif [[ $net == nic ]]; then
+  args+=(-nic "user$forwards")
+else
+  args+=(-netdev "user,id=net$forwards" -device "$net,netdev=net")
+fi
+
+# The board's device tree with a fresh rng-seed: an emulated SoC has no entropy source, and
+# Node would block in getrandom until the kernel's pool is ready (QEMU's virt adds one itself).
+if [[ -n $dtb ]]; then
+  seeded=$out/qemu-$dtb
+  cp "$out/boot/$dtb" "$seeded"
+  fdtput -c "$seeded" /chosen 2>/dev/null || true
+  # shellcheck disable=SC2046 # one argument a word
+  fdtput -t x "$seeded" /chosen rng-seed $(od -An -tx4 -N64 /dev/urandom)
+  args+=(-dtb "$seeded")
+fi
 exec "$system" "${args[@]}"

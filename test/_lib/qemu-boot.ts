@@ -1,0 +1,103 @@
+/**
+ * Boots a board's image under QEMU (scripts/qemu.sh: direct kernel boot, the image as its disk,
+ * untouched: writes go to an overlay) and checks it end to end: the firmware's ready line on the
+ * serial console, /health over the forwarded HTTP port, the first-boot setup and `status` over
+ * serial, then `poweroff` (nyinit stops Node and powers off, and QEMU exits). Returns the time
+ * from QEMU's start to the ready line.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import * as assert from 'uvu/assert';
+import { REPO, tool } from './cli.js';
+
+export interface BootCheck {
+  board: string;
+  /** What /health and `status` must say of the hardware: e.g. /net bound 10\.0\.2\.15\/24, watchdog running/. */
+  hardware: RegExp;
+  /** False for a machine QEMU gives no network (its NIC is on USB): /health is not asked. */
+  network?: boolean;
+  /** Longest wait for the ready line (emulated 32-bit boards are slow). */
+  readySeconds: number;
+  /**
+   * What poweroff ends in: QEMU exits ('exit'), or the kernel stops and QEMU stays, because
+   * the emulated board cannot switch itself off ('halt': QEMU's cubieboard and raspi2b).
+   */
+  poweroff?: 'exit' | 'halt';
+}
+
+export async function bootAndCheck({ board, hardware, network = true, readySeconds, poweroff = 'exit' }: BootCheck): Promise<number> {
+  const image = path.join(REPO, 'out', board, `nymote-${board}.img`);
+  assert.ok(fs.existsSync(image), `${image} is missing: make image BOARD=${board}`);
+  const base = 20000 + Math.floor(Math.random() * 20000);
+  const started = Date.now();
+  const qemu = spawn(path.join(REPO, 'scripts', 'qemu.sh'), [board], { env: { ...process.env, QEMU_PORT_BASE: String(base), QEMU_SNAPSHOT: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
+  let serial = '';
+  qemu.stdout.setEncoding('utf8').on('data', (chunk: string) => (serial += chunk));
+  qemu.stderr.setEncoding('utf8').on('data', (chunk: string) => (serial += chunk));
+  const exited = new Promise<number | null>((resolve) => qemu.once('exit', (code) => resolve(code)));
+  let position = 0;
+  /** Waits until `pattern` shows on the serial line after what was matched before. */
+  const expect = async (pattern: RegExp, seconds: number): Promise<void> => {
+    const deadline = Date.now() + seconds * 1000;
+    for (;;) {
+      const match = pattern.exec(serial.slice(position));
+      if (match !== null) {
+        position += match.index + match[0].length;
+        return;
+      }
+      if (Date.now() > deadline || qemu.exitCode !== null) throw new Error(`no ${pattern} on the serial console; it showed:\n${serial.slice(-3000)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  const type = (line: string) => qemu.stdin.write(`${line}\r`);
+  try {
+    await expect(/msg="?ready"?/, readySeconds);
+    const readyMs = Date.now() - started;
+    console.log(`  ${board}: QEMU start to ready ${(readyMs / 1000).toFixed(1)} s`);
+
+    if (network) {
+      // The device gets its address by DHCP (our client, QEMU's server) around the ready line.
+      for (let i = 0; i < 600 && !/dhcp lease bound/.test(serial); i++) await new Promise((r) => setTimeout(r, 100));
+      const health = tool('curl', ['-sS', '--max-time', '10', '--retry', '5', '--retry-connrefused', `http://127.0.0.1:${base + 80}/health`]);
+      assert.is(health.status, 0, health.stderr);
+      const report = JSON.parse(health.stdout) as { status: string; mode: string; services: Record<string, { state: string }> };
+      assert.is(report.mode, 'device');
+      assert.is(report.services.hardware?.state, 'running');
+      assert.match(JSON.stringify(report.services.hardware), hardware);
+    }
+
+    // A fresh device's console starts in setup.
+    await expect(/owner name: /, 60);
+    type('owner');
+    await expect(/password for owner: /, 30);
+    type('boot-test-pass-1');
+    await expect(/password for owner again: /, 30);
+    type('boot-test-pass-1');
+    await expect(/hostname \[nymote\]: /, 30);
+    type('qemu');
+    await expect(/time zone \[UTC\]: /, 30);
+    type('');
+    await expect(/\[dhcp\]: /, 30);
+    type('');
+    await expect(/console password \(empty for none\): /, 30);
+    type('');
+    await expect(/set up: owner owner, hostname qemu/, 60);
+    type('status');
+    await expect(/device mode · up \d+s/, 30);
+    await expect(new RegExp(`hardware +running +\\(.*${hardware.source}`), 30);
+    assert.not.match(serial, /boot-test-pass-1/, 'the password never shows on the console');
+
+    type('poweroff');
+    if (poweroff === 'halt') {
+      await expect(/nyinit: poweroff requested[^]*unmounting filesystem[^]*(System halted|reboot: Power down)/, 90);
+    } else {
+      const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 90_000))]);
+      assert.is(code, 0, `QEMU did not power off cleanly:\n${serial.slice(-3000)}`);
+      assert.match(serial, /nyinit: .*power/i);
+    }
+    return readyMs;
+  } finally {
+    if (qemu.exitCode === null) qemu.kill('SIGKILL');
+  }
+}
