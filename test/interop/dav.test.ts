@@ -72,10 +72,13 @@ test('discovery: well-known redirects, the root names the principal, the princip
   const wellKnown = dav('PROPFIND', '/.well-known/caldav', { user: null });
   assert.is(wellKnown.code, 301);
   assert.is(wellKnown.headers.location, '/dav/');
+  const root = dav('PROPFIND', '/', { user: null });
+  assert.is(root.code, 301);
+  assert.is(root.headers.location, '/dav/');
   assert.is(dav('PROPFIND', '/dav/', { user: null, headers: { depth: '0' } }).code, 401);
-  const root = dav('PROPFIND', '/dav/', { headers: { depth: '0', ...xml }, body: '<propfind xmlns="DAV:"><prop><current-user-principal/></prop></propfind>' });
-  assert.is(root.code, 207);
-  assert.match(root.body, /<D:current-user-principal><D:href>\/dav\/alice\/<\/D:href>/);
+  const davRoot = dav('PROPFIND', '/dav/', { headers: { depth: '0', ...xml }, body: '<propfind xmlns="DAV:"><prop><current-user-principal/></prop></propfind>' });
+  assert.is(davRoot.code, 207);
+  assert.match(davRoot.body, /<D:current-user-principal><D:href>\/dav\/alice\/<\/D:href>/);
   const principal = dav('PROPFIND', '/dav/alice/', {
     headers: { depth: '0', ...xml },
     body: '<propfind xmlns="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav" xmlns:CR="urn:ietf:params:xml:ns:carddav"><prop><C:calendar-home-set/><CR:addressbook-home-set/><resourcetype/></prop></propfind>',

@@ -10,7 +10,7 @@ import { describeError, type Logger } from '../../runtime/index.js';
 import { StoreError, type UserStores } from '../../store/index.js';
 import type { Authenticator } from '../auth.js';
 import { HttpError, sendHttpError } from '../body.js';
-import type { Router } from '../router.js';
+import type { Handler, Router } from '../router.js';
 import { DavError, sendDavError, type Condition } from './errors.js';
 import type { DavKind } from './kinds.js';
 import { copyOrMove, deleteResource, getMember, makeCollection, putMember } from './members.js';
@@ -41,12 +41,13 @@ export function mountDav(router: Router, deps: DavDeps): void {
   const space = new DavSpace(deps.kinds);
   const limits = { ...DEFAULT_DAV_LIMITS, ...deps.limits };
   router.add(METHODS, `${DAV_PREFIX}/*`, (req, res, url) => handleDav(req, res, url, deps, space, limits));
-  for (const name of ['caldav', 'carddav']) {
-    router.add(['GET', 'HEAD', 'PROPFIND', 'OPTIONS'], `/.well-known/${name}`, (_req, res) => {
-      res.writeHead(301, { location: `${DAV_PREFIX}/`, 'content-length': 0 });
-      res.end();
-    });
-  }
+  const toDav: Handler = (_req, res) => {
+    res.writeHead(301, { location: `${DAV_PREFIX}/`, 'content-length': 0 });
+    res.end();
+  };
+  for (const name of ['caldav', 'carddav']) router.add(['GET', 'HEAD', 'PROPFIND', 'OPTIONS'], `/.well-known/${name}`, toDav);
+  // Clients given only the server's address (vdirsyncer, DAVx5) ask its root first.
+  router.add('PROPFIND', '/', toDav);
 }
 
 async function handleDav(req: IncomingMessage, res: ServerResponse, url: URL, deps: DavDeps, space: DavSpace, limits: DavLimits): Promise<void> {
