@@ -21,6 +21,15 @@ test('a weekly event in Berlin: instances in UTC, the EXDATE left out, the overr
   assert.ok(text.endsWith('END:VCALENDAR\r\n'));
 });
 
+test("each object's own VTIMEZONE is used, not another object's of the same TZID", () => {
+  const odd = ['BEGIN:VTIMEZONE', 'TZID:Europe/Berlin', 'BEGIN:STANDARD', 'DTSTART:19700101T000000', 'TZOFFSETFROM:+0500', 'TZOFFSETTO:+0500', 'END:STANDARD', 'END:VTIMEZONE'];
+  const range = [new Date('2030-01-01T00:00:00Z'), new Date('2030-01-08T00:00:00Z')] as const;
+  const first = expandCalendarData(calendar(...odd, ...WEEKLY), ...range)!;
+  assert.equal(events(first).map((e) => e.DTSTART), ['20300107T040000Z']);
+  const second = expandCalendarData(calendar(...BERLIN.split('\n'), ...WEEKLY), ...range)!;
+  assert.equal(events(second).map((e) => e.DTSTART), ['20300107T080000Z']);
+});
+
 test('every instance of a plain weekly rule has its own times', () => {
   const text = expandCalendarData(calendar('BEGIN:VEVENT', 'UID:p', 'DTSTAMP:20300101T000000Z', 'DTSTART:20300107T090000Z', 'DURATION:PT1H', 'RRULE:FREQ=WEEKLY;COUNT=3', 'END:VEVENT'), new Date('2030-01-01T00:00:00Z'), new Date('2030-02-01T00:00:00Z'))!;
   assert.equal(events(text).map((e) => [e['RECURRENCE-ID'], e.DTSTART]), [

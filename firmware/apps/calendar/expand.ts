@@ -18,10 +18,6 @@ export function expandCalendarData(text: string, start: Date, end: Date): string
   } catch {
     return undefined;
   }
-  for (const zone of calendar.getAllSubcomponents('vtimezone')) {
-    const timezone = new ICAL.Timezone(zone);
-    if (!ICAL.TimezoneService.has(timezone.tzid)) ICAL.TimezoneService.register(timezone);
-  }
   const from = ICAL.Time.fromJSDate(start, true);
   const to = ICAL.Time.fromJSDate(end, true);
   const out = new ICAL.Component('vcalendar');
