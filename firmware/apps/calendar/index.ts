@@ -67,11 +67,8 @@ export const calendarKind: DavKind<CalendarObject> = {
   makeCollectionMethods: ['MKCALENDAR'],
   maxMemberBytes: MAX_OBJECT_BYTES,
   mediaType: () => 'text/calendar; charset=utf-8',
-  parse(bytes, collection, contentType) {
-    const type = contentType?.split(';')[0]!.trim().toLowerCase();
-    if (type !== undefined && type !== 'text/calendar') {
-      throw new DavError(415, `a calendar object is text/calendar, not ${type.slice(0, 60)}`, { ns: CALDAV_NS, name: 'supported-calendar-data' });
-    }
+  memberTypes: { types: ['text/calendar'], condition: { ns: CALDAV_NS, name: 'supported-calendar-data' } },
+  parse(bytes, collection) {
     try {
       return parseCalendarObject(bytes, supportedComponents(collection));
     } catch (err) {
@@ -91,7 +88,6 @@ export const calendarKind: DavKind<CalendarObject> = {
   collectionProperties: (dead) => ({
     [SUPPORTED_SET]: supportedComponents(dead).map((name) => `<C:comp name="${name}"/>`).join(''),
     [`{${CALDAV_NS}}supported-calendar-data`]: '<C:calendar-data content-type="text/calendar" version="2.0"/>',
-    [`{${CALDAV_NS}}max-resource-size`]: String(MAX_OBJECT_BYTES),
   }),
   reports: {
     [`{${CALDAV_NS}}calendar-query`]: ({ report, members, collection }) => {

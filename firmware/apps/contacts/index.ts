@@ -9,7 +9,6 @@ import { compileAddressbookFilter, UnsupportedFilter } from './filter.js';
 import { InvalidVCard, parseVCard, type VCard } from './vcard.js';
 
 const MAX_CARD_BYTES = 4 * 1024 * 1024;
-const VCARD_TYPES = new Set(['text/vcard', 'text/x-vcard', 'text/directory']);
 
 export const contactsKind: DavKind<VCard> = {
   home: 'contacts',
@@ -20,11 +19,8 @@ export const contactsKind: DavKind<VCard> = {
   defaultCollection: { name: 'default', displayName: 'Contacts' },
   maxMemberBytes: MAX_CARD_BYTES,
   mediaType: () => 'text/vcard; charset=utf-8',
-  parse(bytes, _collection, contentType) {
-    const type = contentType?.split(';')[0]!.trim().toLowerCase();
-    if (type !== undefined && !VCARD_TYPES.has(type)) {
-      throw new DavError(415, `a contact is text/vcard, not ${type.slice(0, 60)}`, { ns: CARDDAV_NS, name: 'supported-address-data' });
-    }
+  memberTypes: { types: ['text/vcard', 'text/x-vcard', 'text/directory'], condition: { ns: CARDDAV_NS, name: 'supported-address-data' } },
+  parse(bytes) {
     try {
       return parseVCard(bytes);
     } catch (err) {
@@ -37,7 +33,6 @@ export const contactsKind: DavKind<VCard> = {
   dataProperty: { ns: CARDDAV_NS, name: 'address-data' },
   collectionProperties: () => ({
     [`{${CARDDAV_NS}}supported-address-data`]: '<CR:address-data-type content-type="text/vcard" version="3.0"/><CR:address-data-type content-type="text/vcard" version="4.0"/>',
-    [`{${CARDDAV_NS}}max-resource-size`]: String(MAX_CARD_BYTES),
   }),
   reports: {
     [`{${CARDDAV_NS}}addressbook-query`]: ({ report, members }) => {

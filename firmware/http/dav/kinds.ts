@@ -51,15 +51,20 @@ export interface DavKind<T extends ParsedMember = ParsedMember> {
   readonly defaultCollection?: { name: string; displayName: string };
   /** Methods besides MKCOL that make a collection of this kind (MKCALENDAR). */
   readonly makeCollectionMethods?: readonly string[];
-  /** Largest member body. */
+  /** Largest member body; a typed collection shows it as max-resource-size in its namespace. */
   readonly maxMemberBytes: number;
+  /**
+   * Media types a member may be PUT as, and the precondition a request with another
+   * Content-Type fails (415 C:supported-calendar-data); absent: any type.
+   */
+  readonly memberTypes?: { types: readonly string[]; condition: Condition };
   /** The Content-Type of a member. */
   mediaType(name: string): string;
   /**
-   * Checks a member body (and its Content-Type, when the client sent one) before it is stored and returns its parsed form (kept in the index
+   * Checks a member body before it is stored and returns its parsed form (kept in the index
    * by blob id); throws DavError with the precondition the protocol names. Absent: any bytes.
    */
-  parse?(bytes: Buffer, collection: DeadProperties, contentType: string | undefined): T;
+  parse?(bytes: Buffer, collection: DeadProperties): T;
   /** Precondition element for a second member with the same UID (C:no-uid-conflict). */
   readonly uidConflict?: Condition;
   /** The root element of this kind's multiget report (C:calendar-multiget). */

@@ -52,9 +52,8 @@ function checkPreconditions(request: DavRequest, current: Resource): void {
   }
 }
 
-/** The collection a new member or collection goes into; 409 when it does not exist (RFC 4918 §9.7.1). */
-function parentCollection(view: TreeView, request: DavRequest, path: string, forCollection: boolean): { path: string; dead: DeadProperties; kind: DavKind } {
-  const kind = request.target.kind!;
+/** The collection of `kind` a new member or collection goes into; 409 when it does not exist (RFC 4918 §9.7.1). */
+function parentCollection(view: TreeView, kind: DavKind, path: string, forCollection: boolean): { path: string; dead: DeadProperties; kind: DavKind } {
   const { parent } = splitParent(path);
   const depth = path.split('/').length - 1;
   if (kind.layout === 'collections' && depth !== (forCollection ? 1 : 2)) {
@@ -70,13 +69,13 @@ export async function putMember(request: DavRequest): Promise<void> {
   if (kind === undefined || target.path.split('/').length < 2) throw new DavError(405, 'PUT goes to a member of a collection');
   if (target.slash) throw new DavError(405, 'cannot PUT to a collection');
   const body = await readBody(req, { maxBytes: kind.maxMemberBytes, timeoutMs: request.limits.bodyTimeoutMs });
-  const contentType = req.headers['content-type'];
+  checkMediaType(kind, req.headers['content-type']);
   const created = await commit(request, `PUT ${target.path}`, (view) => {
     const current = resolveNow(request, view);
     if (current.type === 'collection') throw new DavError(405, 'a collection is there');
     checkPreconditions(request, current);
-    const parent = parentCollection(view, request, target.path, false);
-    checkMember(request, view, parent, target.path, body, contentType);
+    const parent = parentCollection(view, kind, target.path, false);
+    checkMember(request, view, parent, target.path, body);
     view.set(target.path, body);
     return current.type === 'missing';
   });
@@ -90,13 +89,20 @@ export async function putMember(request: DavRequest): Promise<void> {
  * A member about to be stored at `path`: valid for its kind, and its UID not used by another
  * member (`leaving`: the path of a member that a MOVE takes away, whose UID does not count).
  */
-function checkMember(request: DavRequest, view: TreeView, parent: { path: string; dead: DeadProperties; kind: DavKind }, path: string, bytes: Buffer, contentType: string | undefined, leaving?: string): void {
+function checkMember(request: DavRequest, view: TreeView, parent: { path: string; dead: DeadProperties; kind: DavKind }, path: string, bytes: Buffer, leaving?: string): void {
   const { kind } = parent;
-  const parsed = kind.parse?.(bytes, parent.dead, contentType);
+  const parsed = kind.parse?.(bytes, parent.dead);
   if (parsed?.uid === undefined || kind.uidConflict === undefined) return;
   const { name } = splitParent(path);
   const clash = request.space.index(request.store!, view, parent.path, kind).find((m) => m.parsed?.uid === parsed.uid && m.name !== name && `${parent.path}/${m.name}` !== leaving);
   if (clash !== undefined) throw new DavError(409, `UID ${parsed.uid} is already used by ${clash.name}`, kind.uidConflict);
+}
+
+/** The Content-Type of a PUT, when the client sent one, must be one the kind takes (415 otherwise). */
+function checkMediaType(kind: DavKind, header: string | undefined): void {
+  const type = header?.split(';')[0]!.trim().toLowerCase();
+  if (type === undefined || kind.memberTypes === undefined || kind.memberTypes.types.includes(type)) return;
+  throw new DavError(415, `members of ${kind.home}/ are ${kind.memberTypes.types.join(' or ')}, not ${type.slice(0, 60)}`, kind.memberTypes.condition);
 }
 
 export async function deleteResource(request: DavRequest): Promise<void> {
@@ -151,7 +157,7 @@ export async function makeCollection(request: DavRequest, method: string): Promi
     const current = resolveNow(request, view);
     if (current.type !== 'missing') throw new DavError(405, 'something exists there already');
     if (view.exists(target.path)) throw new DavError(405, 'something exists there already');
-    parentCollection(view, request, target.path, true);
+    parentCollection(view, kind, target.path, true);
     writeDeadProperties(view, target.path, { '': dead });
   });
   request.res.writeHead(201);
@@ -194,12 +200,11 @@ export async function copyOrMove(request: DavRequest, method: 'COPY' | 'MOVE'): 
     if (before.type === 'home' || before.type === 'root' || before.type === 'principal') throw new DavError(403, 'cannot replace a home');
     // A whole collection keeps its kind: its members were checked for that kind only.
     if (source.type === 'collection' && destination.kind !== source.kind) throw new DavError(403, `a collection cannot move from ${source.kind.home}/ to ${destination.kind!.home}/`);
-    const copy = { ...request, target: destination };
-    const parent = parentCollection(view, copy, destination.path, source.type === 'collection');
+    const parent = parentCollection(view, destination.kind!, destination.path, source.type === 'collection');
     if (before.type !== 'missing') removeResource(view, before);
     if (source.type === 'member') {
       const bytes = view.get(source.path)!;
-      checkMember(request, view, parent, destination.path, bytes, undefined, method === 'MOVE' ? source.path : undefined);
+      checkMember(request, view, parent, destination.path, bytes, method === 'MOVE' ? source.path : undefined);
       view.set(destination.path, bytes);
       const dead = readDeadProperties(view, splitParent(source.path).parent)[splitParent(source.path).name] ?? {};
       setDeadProperties(view, { ...source, kind: destination.kind!, path: destination.path }, (own) => Object.assign(own, dead));

@@ -139,8 +139,11 @@ function kindProperties(context: PropertyContext): Record<string, string> {
     }
     return homes;
   }
-  if (resource.type === 'collection' && resource.typed) return resource.kind.collectionProperties?.(ownDeadProperties(context)) ?? {};
-  return {};
+  if (resource.type !== 'collection' || !resource.typed) return {};
+  const { kind } = resource;
+  const own = kind.collectionProperties?.(ownDeadProperties(context)) ?? {};
+  // The size limit PUT enforces, in the kind's namespace (C:max-resource-size, CR:max-resource-size).
+  return kind.collectionType === undefined ? own : { ...own, [clark(kind.collectionType.ns, 'max-resource-size')]: String(kind.maxMemberBytes) };
 }
 
 /** A resource's own dead properties. */

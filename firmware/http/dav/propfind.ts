@@ -51,7 +51,7 @@ export function membersOf(request: DavRequest, resource: ExistingResource, view:
   if (resource.type === 'root') return [{ type: 'principal', user: request.principal.user }];
   if (resource.type === 'principal') return space.allKinds().map((kind) => ({ type: 'home', user: resource.user, kind, path: kind.home }));
   if (resource.type === 'member' || view === undefined || store === undefined) return [];
-  return space.children(store, view, resource) as ExistingResource[];
+  return space.children(store, view, resource);
 }
 
 /** PROPPATCH: every set and remove in document order, all or nothing (RFC 4918 §9.2). */

@@ -72,7 +72,8 @@ export async function commit<T>(request: DavRequest, message: string, change: (v
 export async function ensureHomes(request: DavRequest): Promise<void> {
   const { store, space } = request;
   if (store === undefined) return;
-  const missing = space.allKinds().filter((kind) => !store.branch(BRANCH).exists(`${kind.home}/${PROPS_FILE}`));
+  const view = store.branch(BRANCH).view();
+  const missing = space.allKinds().filter((kind) => !view.exists(`${kind.home}/${PROPS_FILE}`));
   if (missing.length === 0) return;
   await commit(request, 'make the homes', (view) => {
     for (const kind of missing) {

@@ -118,12 +118,12 @@ export class DavSpace {
    * The collections and members directly in a collection, home or principal's home, read from
    * the tree itself (ids included) rather than path by path.
    */
-  children(store: Store, view: TreeView, parent: { user: string; kind: DavKind; path: string }): Resource[] {
+  children(store: Store, view: TreeView, parent: { user: string; kind: DavKind; path: string }): Extract<Resource, { type: 'member' | 'collection' }>[] {
     const { user, kind, path } = parent;
     const tree = treeIdOf(store, view, path);
     if (tree === undefined) return [];
     const depth = path.split('/').length;
-    const found: Resource[] = [];
+    const found: Extract<Resource, { type: 'member' | 'collection' }>[] = [];
     for (const entry of store.odb.readTree(tree).entries) {
       if (entry.name === PROPS_FILE) continue;
       const childPath = `${path}/${entry.name}`;
@@ -185,7 +185,7 @@ class CollectionIndex<T extends ParsedMember> {
 function parseStored<T extends ParsedMember>(store: Store, id: ObjectId, kind: DavKind<T>, dead: DeadProperties): T | undefined {
   if (kind.parse === undefined) return undefined;
   try {
-    return kind.parse(store.odb.readTyped(id, 'blob'), dead, undefined);
+    return kind.parse(store.odb.readTyped(id, 'blob'), dead);
   } catch {
     return undefined;
   }
