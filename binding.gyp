@@ -13,5 +13,9 @@
       # dlsym finds the SHA-1 of the OpenSSL inside the running Node; never link our own.
       "libraries": ["-ldl"],
     },
+    {
+      "target_name": "dnswire",
+      "sources": ["native/dnswire/dnswire.c", "native/dnswire/dnswire_core.c"],
+    },
   ],
 }

@@ -12,9 +12,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import type { DnsMessage, DnswireAddon, DnswireBinding } from '../native/dnswire/binding.js';
+import { dnswireTwin } from '../native/dnswire/twin.js';
 import type { Sha1Addon, Sha1Backend, Sha1Binding } from '../native/sha1/binding.js';
 import { sha1Twin } from '../native/sha1/twin.js';
 import { formatLine } from './runtime/log.js';
+
+// DNS types and the JS name helpers (zones, DNSSEC order) come through here too: the firmware
+// reaches native/ only by this module.
+export { DNS_CLASS_IN, DNS_TYPE, DNSWIRE_ERRORS } from '../native/dnswire/binding.js';
+export type { DnsMessage, DnsQuestion, DnsRecord, DnswireErrorCode } from '../native/dnswire/binding.js';
+export { compareCanonical, lowerName, nameFromWire, nameToWire, wireNameLength } from '../native/dnswire/names.js';
 
 export type GitObjectType = 'blob' | 'tree' | 'commit' | 'tag';
 
@@ -48,6 +56,11 @@ export const SHA1_ADDON_FUNCTIONS = [
   'backend',
   'setBackend',
 ] as const;
+
+export const DNSWIRE_ADDON_FUNCTIONS = ['decode', 'encode'] as const;
+
+/** DNS messages to and from wire format (see native/dnswire/binding.ts for the rules). */
+export type DnswireEngine = DnswireBinding & { readonly implementation: 'native' | 'js' };
 
 const moduleDir = path.dirname(fileURLToPath(import.meta.url));
 
@@ -126,3 +139,32 @@ function pickSha1Engine(): Sha1Engine {
 
 /** Git object hashing for the whole firmware (the store, the git server, packs). */
 export const sha1: Sha1Engine = pickSha1Engine();
+
+function dnswireEngineOn(binding: DnswireBinding, implementation: DnswireEngine['implementation']): DnswireEngine {
+  return Object.freeze({ implementation, decode: binding.decode, encode: binding.encode });
+}
+
+function pickDnswireEngine(): DnswireEngine {
+  const load = loadAddon<DnswireAddon>('dnswire', DNSWIRE_ADDON_FUNCTIONS);
+  if (load.addon !== undefined) return dnswireEngineOn(load.addon, 'native');
+  if (process.env.NYMOTE_NATIVE !== 'js') {
+    process.stderr.write(
+      formatLine('warn', 'native dnswire addon unavailable, using JS twin', { reason: load.reason }) + '\n',
+    );
+  }
+  return dnswireEngineOn(dnswireTwin, 'js');
+}
+
+// Picked on first use, so that processes that never touch DNS (the CLI, git tools) neither
+// load the addon nor warn about it.
+let dnswirePicked: DnswireEngine | undefined;
+const dnswireEngine = (): DnswireEngine => (dnswirePicked ??= pickDnswireEngine());
+
+/** DNS message parse/serialize for the DNS server (Signpost). */
+export const dnswire: DnswireEngine = Object.freeze({
+  get implementation() {
+    return dnswireEngine().implementation;
+  },
+  decode: (wire: Uint8Array) => dnswireEngine().decode(wire),
+  encode: (message: DnsMessage) => dnswireEngine().encode(message),
+});

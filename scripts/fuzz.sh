@@ -3,7 +3,8 @@
 # usage: scripts/fuzz.sh [SECONDS] [NAME...]        (default 60 s, every target)
 # A target <name> links native/<name>/*_core.c (the addon's code without N-API). Corpora live
 # in native/fuzz/corpus-<name>/ and binaries, logs and crash inputs in native/fuzz/bin/
-# (both gitignored). Exits non-zero on any finding (crash, sanitizer report, mismatch).
+# (both gitignored); seed inputs kept in git, if any, in native/fuzz/seeds-<name>/.
+# Exits non-zero on any finding (crash, sanitizer report, mismatch).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,8 +39,11 @@ for name in "${names[@]}"; do
   mkdir -p "$corpus"
   clang -g -O1 -std=c11 -Wall -Wextra -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
     -o "$binary" "$source" native/"$name"/*_core.c "${reference[@]}"
+  # libFuzzer reads every directory given and writes new inputs to the first only.
+  seeds=()
+  [[ -d native/fuzz/seeds-$name ]] && seeds=("native/fuzz/seeds-$name")
   if ! "$binary" -max_total_time="$seconds" -max_len=16384 -print_final_stats=1 \
-    -artifact_prefix="native/fuzz/bin/$name-" "$corpus" >"$log" 2>&1; then
+    -artifact_prefix="native/fuzz/bin/$name-" "$corpus" "${seeds[@]}" >"$log" 2>&1; then
     tail -40 "$log" >&2
     echo "fuzz.sh: $name FOUND A PROBLEM; input saved as native/fuzz/bin/$name-*; log $log" >&2
     exit 1
