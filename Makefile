@@ -41,9 +41,9 @@ build: typecheck bundle
 run: build
 	$(NODE) $(NODE_FLAGS) dist/firmware/index.js run --data ./var
 
-# Debian tools the tests drive: real clients (git, curl, python3, the DAV clients), clang for the fuzz smoke test.
+# Debian tools the tests drive: real clients (git, curl, python3, the DAV and DNS clients), clang for the fuzz smoke test.
 TEST_TOOLS := git curl python3 clang libssl-dev libclang-rt-14-dev busybox dnsmasq chrony socat \
-	litmus vdirsyncer python3-caldav khal khard
+	litmus vdirsyncer python3-caldav khal khard bind9-dnsutils knot-dnsutils python3-zeroconf iproute2
 test-tools:
 	scripts/apt-deps.sh $(TEST_TOOLS)
 
@@ -86,7 +86,7 @@ fuzz:
 	scripts/fuzz.sh $(FUZZ_SECONDS)
 
 # The peers the benchmarks measure against (../shared/peers starts them).
-BENCH_TOOLS := git lighttpd radicale xandikos
+BENCH_TOOLS := git lighttpd radicale xandikos knot knot-dnsutils nsd dnsperf bind9-dnsutils
 bench: build
 	scripts/apt-deps.sh $(BENCH_TOOLS)
 	npx --no-install tsx bench/run.ts $(BENCH)

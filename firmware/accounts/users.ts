@@ -48,6 +48,11 @@ export class UserDirectory {
     return this.load().map(({ name, created }) => ({ name, created }));
   }
 
+  /** The device's owner: the first user, the one the setup prompt made at first boot. */
+  owner(): string | undefined {
+    return this.load()[0]?.name;
+  }
+
   exists(name: string): boolean {
     return this.load().some((u) => u.name === name);
   }

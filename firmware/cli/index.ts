@@ -12,6 +12,7 @@ import { REMOTE_OPTIONS, REMOTE_USAGE, SYNC_OPTIONS, SYNC_USAGE, remoteCommand, 
 import { STORE_OPTIONS, STORE_USAGE, storeCommand } from './store.js';
 import { TOKEN_OPTIONS, TOKEN_USAGE, tokenCommand } from './token.js';
 import { USER_OPTIONS, USER_USAGE, userCommand } from './user.js';
+import { ZONE_OPTIONS, ZONE_USAGE, zoneCommand } from './zone.js';
 
 interface CliCommand {
   summary: string;
@@ -56,6 +57,12 @@ const COMMANDS: Record<string, CliCommand> = {
     usage: () => SYNC_USAGE,
     options: SYNC_OPTIONS,
     run: syncCommand,
+  },
+  zone: {
+    summary: "show the DNS zone, or set the owner's records",
+    usage: () => ZONE_USAGE,
+    options: ZONE_OPTIONS,
+    run: zoneCommand,
   },
   console: {
     summary: 'attach to the console of a running instance',

@@ -24,6 +24,8 @@ export const RUN_OPTIONS: OptionSpec = {
   'port-base': { type: 'string' },
   console: { type: 'string' },
   'log-level': { type: 'string' },
+  'dns-rate-limit': { type: 'string' },
+  mdns: { type: 'boolean' },
   ...Object.fromEntries(PORT_NAMES.map((name) => [name, { type: 'string' as const }])),
 };
 
@@ -41,9 +43,15 @@ export function runUsage(): string {
     '  --port-base N        add N to every default port, to run instances side by side',
     '  --console MODE       auto (terminal when stdin is one), stdio, none',
     '  --log-level LEVEL    debug, info, warn, error',
+    '  --dns-rate-limit N   DNS answers per second per client /24 (IPv6 /56) and answer over UDP;',
+    `                       0 turns rate limiting off (default ${DEFAULT_DNS_RATE_LIMIT})`,
+    '  --mdns               announce the host on the LAN by mDNS (always on in device mode)',
     ...ports,
   ].join('\n');
 }
+
+/** Enough for any real resolver behind one /24; a reflection attack gets little through. */
+const DEFAULT_DNS_RATE_LIMIT = 100;
 
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 const CONSOLE_MODES: readonly ConsoleMode[] = ['auto', 'stdio', 'none'];
@@ -77,7 +85,15 @@ export function runConfigFrom({ values, positionals }: Parsed): Omit<RunConfig, 
     ports: resolvePorts(mode, base, explicit),
     console: oneOf(stringOption(values, 'console') ?? 'auto', CONSOLE_MODES, '--console'),
     logLevel: oneOf(stringOption(values, 'log-level') ?? 'info', LOG_LEVELS, '--log-level'),
+    dnsRateLimit: rateOption(stringOption(values, 'dns-rate-limit')),
+    mdns: mode === 'device' || values.mdns === true,
   };
+}
+
+function rateOption(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_DNS_RATE_LIMIT;
+  if (!/^\d{1,6}$/.test(text)) throw new UsageError(`invalid --dns-rate-limit '${text}': expected answers per second (0 = off)`);
+  return Number(text);
 }
 
 /** How nyinit (native/init) learns what to do once the firmware has stopped. */

@@ -296,7 +296,7 @@ export class Authenticator {
     this.byAddress = new FailureLimiter(options.addressBackoff ?? ADDRESS_BACKOFF, now);
     this.byUser = new FailureLimiter(options.userBackoff ?? USER_BACKOFF, now);
     this.verified = new VerifiedCache(options.users.file, options.cacheTtlMs ?? 5 * 60_000, 1024, now);
-    this.ownerRule = options.owner ?? (() => this.users.list()[0]?.name);
+    this.ownerRule = options.owner ?? (() => this.users.owner());
   }
 
   /** The owner: may push releases to firmware.git. */

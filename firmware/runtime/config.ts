@@ -14,6 +14,10 @@ export interface RunConfig {
   /** Console on the terminal: auto = only when stdin is a terminal. */
   readonly console: ConsoleMode;
   readonly logLevel: LogLevel;
+  /** DNS answers per second per client netblock and answer over UDP; 0 = no limit. */
+  readonly dnsRateLimit: number;
+  /** Announce the host and its services by mDNS (always on a device). */
+  readonly mdns: boolean;
 }
 
 export function defaultListenAddress(mode: Mode): string {

@@ -44,6 +44,8 @@ export async function freePortBase(): Promise<number> {
 export interface Instance {
   child: ChildProcess;
   httpUrl: string;
+  /** The --port-base it runs with: each service's port is its host default plus this. */
+  portBase: number;
   output(): string;
   exited: Promise<number | null>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
@@ -71,6 +73,7 @@ export async function startInstance(dataDir: string, extraArgs: string[] = [], e
   return {
     child,
     httpUrl: `http://127.0.0.1:${8080 + base}`,
+    portBase: base,
     output: () => output,
     exited,
     stop: (signal = 'SIGTERM') => {
