@@ -9,9 +9,10 @@ import { SyncService, mountGit } from './git/index.js';
 import { Authenticator, HttpService, TlsCredentials, createHttpsService, mountApi, mountStatusRoutes } from './http/index.js';
 import { calendarKind } from './apps/calendar/index.js';
 import { contactsKind } from './apps/contacts/index.js';
-import { filesKind, mountDav, type DavKind } from './http/dav/index.js';
+import { davDiscovery, filesKind, mountDav, type DavKind } from './http/dav/index.js';
 import { sha1 } from './native.js';
-import { DeviceSettings, HardwareService, LogSink, Runtime, boardHardware, loadBoard, type RunConfig, type Service } from './runtime/index.js';
+import { DnsService, Jitsu, MdnsResponder, ZONE_PATH, ZONE_TTL_SECONDS, publishedAddresses, showZone } from './signpost/index.js';
+import { DeviceSettings, HardwareService, LogSink, Runtime, UsageError, boardHardware, loadBoard, type RunConfig, type Service } from './runtime/index.js';
 import { UserStores, defaultMergeTypes } from './store/index.js';
 
 export interface System {
@@ -69,16 +70,65 @@ export async function startSystem(config: RunConfig, logSink: LogSink): Promise<
   // The stores stop last (services stop in reverse), after everything that writes to them.
   runtime.services.add(storesService(stores));
   runtime.services.add(tls);
+  // Summoned services wait behind sockets bound at boot; idle twice the zone's TTL, they park.
+  const jitsu = new Jitsu({ idleMs: 2 * ZONE_TTL_SECONDS * 1000, log: log.child('jitsu') });
+  runtime.services.add(jitsu);
   // One router for HTTP and HTTPS.
   const http = new HttpService(config.listen, config.ports.http, log.child('http'));
   mountStatusRoutes(http.router, () => runtime.health());
   runtime.services.add(http);
   runtime.services.add(createHttpsService(config.listen, config.ports.https, log.child('https'), http.router, tls));
   mountGit(http.router, { stores, authorize: auth.gitAuthorizer(), log: log.child('git') });
-  mountDav(http.router, { stores, auth, log: log.child('dav'), kinds: davKinds });
+  const dav = mountDav(http.router, { stores, auth, log: log.child('dav'), kinds: davKinds, beforeRequest: () => jitsu.use('dav') });
+  jitsu.declare({
+    name: 'dav',
+    dnsNames: davDiscovery(config.ports).map((service) => service.srv),
+    start: async () => undefined,
+    park: async () => dav.park(),
+  });
   // After the servers, so that its event streams are closed first on stop.
   runtime.services.add(mountApi(http.router, { stores, auth, log: log.child('api') }));
   runtime.services.add(new SyncService(users, stores, config.data.secrets, log.child('sync')));
+  const dns = new DnsService({
+    listen: config.listen,
+    port: config.ports.dns,
+    rateLimit: config.dnsRateLimit,
+    secretsDir: config.data.secrets,
+    hostname: () => settings.hostname(),
+    ownerZone: () => {
+      const owner = auth.owner();
+      if (owner === undefined) return { text: undefined, version: '' };
+      const main = stores.ensure(owner).branch('main');
+      return { text: main.get(ZONE_PATH)?.toString('utf8'), version: main.head() ?? '' };
+    },
+    addresses: () => publishedAddresses(config.listen),
+    services: () => davDiscovery(config.ports),
+    log: log.child('dns'),
+    onQuestion: (name, zone) => jitsu.onQuestion(name, zone),
+  });
+  runtime.services.add(dns);
+  shell.add({
+    name: 'zone',
+    summary: 'show the DNS zone as served (set it with `nymote zone set`)',
+    usage: 'zone show',
+    completions: ['show'],
+    run: async ([action, ...extra], io) => {
+      if (action !== 'show' || extra.length > 0) throw new UsageError('usage: zone show');
+      for (const line of showZone(dns.inputs()).trimEnd().split('\n')) io.line(line);
+    },
+  });
+
+  if (config.mdns) {
+    runtime.services.add(
+      new MdnsResponder({
+        hostname: () => settings.hostname(),
+        // The LAN's addresses, never loopback: the same list the zone publishes on a device.
+        addresses: () => publishedAddresses('0.0.0.0'),
+        services: () => [{ type: '_http._tcp', port: config.ports.http, txt: ['path=/'] }, ...davDiscovery(config.ports).map(({ srv, port, txt }) => ({ type: srv, port, txt }))],
+        log: log.child('mdns'),
+      }),
+    );
+  }
 
   await runtime.services.startAll();
 

@@ -32,15 +32,36 @@ export interface DavDeps {
   log: Logger;
   kinds: readonly DavKind[];
   limits?: Partial<DavLimits>;
+  /** Awaited before each request (Jitsu summons the app here when it is parked). */
+  beforeRequest?: () => Promise<void>;
+}
+
+/** The mounted DAV app: parking drops every cached index and parsed object. */
+export interface DavApp {
+  park(): void;
+}
+
+/** What DNS advertises for discovery (RFC 6764): CalDAV and CardDAV, plain and over TLS. */
+export function davDiscovery(ports: { http: number; https: number }): { srv: string; port: number; txt: string[] }[] {
+  const txt = [`path=${DAV_PREFIX}/`];
+  return [
+    { srv: '_caldav._tcp', port: ports.http, txt },
+    { srv: '_caldavs._tcp', port: ports.https, txt },
+    { srv: '_carddav._tcp', port: ports.http, txt },
+    { srv: '_carddavs._tcp', port: ports.https, txt },
+  ];
 }
 
 const METHODS = ['OPTIONS', 'GET', 'HEAD', 'PUT', 'DELETE', 'PROPFIND', 'PROPPATCH', 'MKCOL', 'MKCALENDAR', 'COPY', 'MOVE', 'REPORT'];
 const DAV_CLASSES = '1, 3, extended-mkcol, calendar-access, addressbook';
 
-export function mountDav(router: Router, deps: DavDeps): void {
-  const space = new DavSpace(deps.kinds);
+export function mountDav(router: Router, deps: DavDeps): DavApp {
+  let space = new DavSpace(deps.kinds);
   const limits = { ...DEFAULT_DAV_LIMITS, ...deps.limits };
-  router.add(METHODS, `${DAV_PREFIX}/*`, (req, res, url) => handleDav(req, res, url, deps, space, limits));
+  router.add(METHODS, `${DAV_PREFIX}/*`, async (req, res, url) => {
+    await deps.beforeRequest?.();
+    return handleDav(req, res, url, deps, space, limits);
+  });
   const toDav: Handler = (_req, res) => {
     res.writeHead(301, { location: `${DAV_PREFIX}/`, 'content-length': 0 });
     res.end();
@@ -48,6 +69,11 @@ export function mountDav(router: Router, deps: DavDeps): void {
   for (const name of ['caldav', 'carddav']) router.add(['GET', 'HEAD', 'PROPFIND', 'OPTIONS'], `/.well-known/${name}`, toDav);
   // Clients given only the server's address (vdirsyncer, DAVx5) ask its root first.
   router.add('PROPFIND', '/', toDav);
+  return {
+    park: () => {
+      space = new DavSpace(deps.kinds);
+    },
+  };
 }
 
 async function handleDav(req: IncomingMessage, res: ServerResponse, url: URL, deps: DavDeps, space: DavSpace, limits: DavLimits): Promise<void> {
