@@ -17,5 +17,9 @@
       "target_name": "dnswire",
       "sources": ["native/dnswire/dnswire.c", "native/dnswire/dnswire_core.c"],
     },
+    {
+      "target_name": "udpbatch",
+      "sources": ["native/udpbatch/udpbatch.c"],
+    },
   ],
 }

@@ -8,12 +8,15 @@
  *   <repo>/build/Release/                           source tree under tsx, or a bundle in dist/
  * NYMOTE_NATIVE=js forces the twins (no warning: it was asked for).
  */
+import type { Socket } from 'node:dgram';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import type { DnsMessage, DnswireAddon, DnswireBinding } from '../native/dnswire/binding.js';
 import { dnswireTwin } from '../native/dnswire/twin.js';
+import type { BatchSocket, UdpBatchAddon, UdpBatchBinding } from '../native/udpbatch/binding.js';
+import { udpBatchTwin } from '../native/udpbatch/twin.js';
 import type { Sha1Addon, Sha1Backend, Sha1Binding } from '../native/sha1/binding.js';
 import { sha1Twin } from '../native/sha1/twin.js';
 import { formatLine } from './runtime/log.js';
@@ -23,6 +26,7 @@ import { formatLine } from './runtime/log.js';
 export { DNS_CLASS_IN, DNS_TYPE, DNSWIRE_ERRORS } from '../native/dnswire/binding.js';
 export type { DnsMessage, DnsQuestion, DnsRecord, DnswireErrorCode } from '../native/dnswire/binding.js';
 export { compareCanonical, lowerName, nameFromWire, nameToWire, wireNameLength } from '../native/dnswire/names.js';
+export type { BatchSocket } from '../native/udpbatch/binding.js';
 
 export type GitObjectType = 'blob' | 'tree' | 'commit' | 'tag';
 
@@ -126,15 +130,21 @@ function sha1EngineOn(binding: Sha1Binding, implementation: Sha1Engine['implemen
   });
 }
 
-function pickSha1Engine(): Sha1Engine {
-  const load = loadAddon<Sha1Addon>('sha1', SHA1_ADDON_FUNCTIONS);
-  if (load.addon !== undefined) return sha1EngineOn(load.addon, 'native');
+/**
+ * The engine on addon `name` when it loads, else the twin's, saying so once on stderr (not
+ * when NYMOTE_NATIVE=js asked for the twins).
+ */
+function pickEngine<Addon extends object, Engine>(name: string, functions: readonly string[], onAddon: (addon: Addon) => Engine, twin: () => Engine): Engine {
+  const load = loadAddon<Addon>(name, functions);
+  if ('file' in load) return onAddon(load.addon);
   if (process.env.NYMOTE_NATIVE !== 'js') {
-    process.stderr.write(
-      formatLine('warn', 'native sha1 addon unavailable, using JS twin', { reason: load.reason }) + '\n',
-    );
+    process.stderr.write(formatLine('warn', `native ${name} addon unavailable, using JS twin`, { reason: load.reason }) + '\n');
   }
-  return sha1EngineOn(sha1Twin, 'js');
+  return twin();
+}
+
+function pickSha1Engine(): Sha1Engine {
+  return pickEngine<Sha1Addon, Sha1Engine>('sha1', SHA1_ADDON_FUNCTIONS, (addon) => sha1EngineOn(addon, 'native'), () => sha1EngineOn(sha1Twin, 'js'));
 }
 
 /** Git object hashing for the whole firmware (the store, the git server, packs). */
@@ -145,14 +155,7 @@ function dnswireEngineOn(binding: DnswireBinding, implementation: DnswireEngine[
 }
 
 function pickDnswireEngine(): DnswireEngine {
-  const load = loadAddon<DnswireAddon>('dnswire', DNSWIRE_ADDON_FUNCTIONS);
-  if (load.addon !== undefined) return dnswireEngineOn(load.addon, 'native');
-  if (process.env.NYMOTE_NATIVE !== 'js') {
-    process.stderr.write(
-      formatLine('warn', 'native dnswire addon unavailable, using JS twin', { reason: load.reason }) + '\n',
-    );
-  }
-  return dnswireEngineOn(dnswireTwin, 'js');
+  return pickEngine<DnswireAddon, DnswireEngine>('dnswire', DNSWIRE_ADDON_FUNCTIONS, (addon) => dnswireEngineOn(addon, 'native'), () => dnswireEngineOn(dnswireTwin, 'js'));
 }
 
 // Picked on first use, so that processes that never touch DNS (the CLI, git tools) neither
@@ -167,4 +170,38 @@ export const dnswire: DnswireEngine = Object.freeze({
   },
   decode: (wire: Uint8Array) => dnswireEngine().decode(wire),
   encode: (message: DnsMessage) => dnswireEngine().encode(message),
+});
+
+/** UDP sockets whose replies leave many per system call (sendmmsg) with the addon. */
+export type UdpBatchEngine = UdpBatchBinding & { readonly implementation: 'native' | 'js' };
+
+function udpBatchOn(addon: UdpBatchAddon): UdpBatchEngine {
+  return Object.freeze({
+    implementation: 'native' as const,
+    bind: (socket: Socket, address: string, port: number): Promise<BatchSocket> => {
+      // The addon opens and binds the descriptor and dgram adopts it, so both may write to it.
+      const fd = addon.openUdp(address, port);
+      return new Promise((resolve, reject) => {
+        socket.once('error', reject);
+        socket.bind({ fd }, () => {
+          socket.off('error', reject);
+          resolve({
+            socket,
+            sendAll(datagrams, ports, addresses) {
+              const sent = addon.sendBatch(fd, datagrams, ports, addresses);
+              for (let i = sent; i < datagrams.length; i++) socket.send(datagrams[i]!, ports[i]!, addresses[i]!);
+            },
+          });
+        });
+      });
+    },
+  });
+}
+
+let udpBatchPicked: UdpBatchEngine | undefined;
+
+/** Batched UDP for the DNS server (Signpost); picked on first use like dnswire. */
+export const udpBatch: UdpBatchBinding = Object.freeze({
+  bind: (socket: Socket, address: string, port: number) =>
+    (udpBatchPicked ??= pickEngine<UdpBatchAddon, UdpBatchEngine>('udpbatch', ['openUdp', 'sendBatch'], udpBatchOn, () => ({ ...udpBatchTwin, implementation: 'js' }))).bind(socket, address, port),
 });
