@@ -251,6 +251,18 @@ test("zone transfers: only with the owner's TSIG key; signed back; anything else
   assert.match(wrong.stdout + wrong.stderr, /NOTAUTH|BADSIG/);
   const otherName = axfr(['-y', `hmac-sha256:someone-else:${key.stdout.trim().split(':')[2]}`]);
   assert.match(otherName.stdout + otherName.stderr, /NOTAUTH|BADKEY/);
+  // A zone too big for one 64 KiB message: SERVFAIL for the transfer, and the server carries on.
+  const huge = path.join(data, 'huge.zone');
+  fs.writeFileSync(huge, `$ORIGIN ${origin}\n${Array.from({ length: 800 }, (_, i) => `t${i} TXT "${'y'.repeat(100)}"`).join('\n')}\n`);
+  assert.is(nymote(['zone', 'set', huge, '--data', data]).status, 0);
+  const deadline = Date.now() + 10_000;
+  while (status(dig([`t799.${origin}`, 'TXT'])) !== 'NOERROR' && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+  const tooBig = tool('dig', ['@127.0.0.1', '-p', String(port), '-y', key.stdout.trim(), origin, 'AXFR']);
+  assert.match(tooBig.stdout + tooBig.stderr, /Transfer failed/);
+  const logged = Date.now() + 3000;
+  while (!/dns answer failed/.test(instance.output()) && Date.now() < logged) await new Promise((r) => setTimeout(r, 20));
+  assert.match(instance.output(), /msg="dns answer failed" error="message over 65535 bytes"/);
+  assert.is(status(dig([origin, 'SOA'])), 'NOERROR');
   // dig and kdig always ask AXFR over TCP: over UDP it takes a hand-made query.
   const overUdp = await rawQuery(Buffer.concat([header(11, 0, [1, 0, 0, 0]), wireName(origin), Buffer.from([0, 252, 0, 1])]));
   assert.is(overUdp!.readUInt16BE(2) & 0xf, 4, 'no transfers over UDP: NOTIMP');

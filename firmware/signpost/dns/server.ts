@@ -42,6 +42,8 @@ export interface ServedZone {
 
 export interface DnsCounters {
   queries: number;
+  /** Answers that could not be made (SERVFAIL). */
+  failed: number;
   udp: number;
   tcp: number;
   malformed: number;
@@ -69,7 +71,7 @@ export interface DnsServerOptions {
 type Transport = 'udp' | 'tcp';
 
 export class DnsServer {
-  readonly counters: DnsCounters = { queries: 0, udp: 0, tcp: 0, malformed: 0, refused: 0, truncated: 0, rateLimited: 0, slipped: 0, cacheHits: 0 };
+  readonly counters: DnsCounters = { queries: 0, failed: 0, udp: 0, tcp: 0, malformed: 0, refused: 0, truncated: 0, rateLimited: 0, slipped: 0, cacheHits: 0 };
   private udp: BatchSocket | undefined;
   private tcp: net.Server | undefined;
   private readonly connections = new Set<net.Socket>();
@@ -176,6 +178,17 @@ export class DnsServer {
   /** The reply to one message, or undefined to send nothing (not a query, or rate limited). */
   respond(wire: Buffer, transport: Transport, client: string): Buffer | undefined {
     this.counters.queries++;
+    try {
+      return this.reply(wire, transport, client);
+    } catch (error) {
+      // A bug or an answer too big even for TCP (a huge zone's transfer): SERVFAIL, never a crash.
+      this.counters.failed++;
+      this.options.log.error('dns answer failed', { error: (error as Error).message });
+      return this.headerOnlyError(wire, RCODE.SERVFAIL);
+    }
+  }
+
+  private reply(wire: Buffer, transport: Transport, client: string): Buffer | undefined {
     let query: DnsMessage;
     try {
       query = dnswire.decode(wire);
@@ -286,7 +299,7 @@ export class DnsServer {
     return dnswire.encode({ id: query.id, flags, questions: query.questions, answers: answer.answers, authorities: answer.authorities, additionals });
   }
 
-  /** FORMERR for a message that does not parse, when its header at least says it is a query. */
+  /** An error with only a header (FORMERR, SERVFAIL), when the header at least says it is a query. */
   private headerOnlyError(wire: Buffer, rcode: number): Buffer | undefined {
     if (wire.length < 12 || (wire[2]! & 0x80) !== 0) return undefined;
     const reply = Buffer.alloc(12);
