@@ -73,7 +73,7 @@ const LIVE: Record<string, LiveProperty> = {
   },
   [d('getcontentlength')]: {
     allprop: true,
-    value: ({ resource, store }) => (resource.type === 'member' && store !== undefined ? String(blobSize(store, resource.id)) : undefined),
+    value: ({ resource, store, space }) => (resource.type === 'member' && store !== undefined ? String(space.blobSize(store, resource.id)) : undefined),
   },
   [d('current-user-principal')]: { allprop: false, value: (context) => principalHref(context, context.user) },
   [d('principal-URL')]: {
@@ -115,18 +115,6 @@ const LIVE: Record<string, LiveProperty> = {
 
 export function syncToken(commit: ObjectId | undefined): string {
   return escapeXml(`${SYNC_TOKEN_PREFIX}${commit ?? 'empty'}`);
-}
-
-/** Blob sizes by id: a PROPFIND over a big collection asks for every member's length. */
-const sizes = new Map<ObjectId, number>();
-function blobSize(store: Store, id: ObjectId): number {
-  let size = sizes.get(id);
-  if (size === undefined) {
-    size = store.odb.readTyped(id, 'blob').length;
-    if (sizes.size >= 50_000) sizes.clear();
-    sizes.set(id, size);
-  }
-  return size;
 }
 
 /** Live properties that depend on the kind or principal (home sets, calendar properties). */

@@ -40,6 +40,8 @@ export class DavSpace {
   private readonly kinds = new Map<string, DavKind>();
   private readonly parentHrefs = new Map<string, string>();
   private readonly indexes = new WeakMap<Store, Map<string, CollectionIndex<ParsedMember>>>();
+  /** Blob sizes by id: a PROPFIND over a big collection asks for every member's length. */
+  private readonly sizes = new Map<ObjectId, number>();
 
   constructor(kinds: readonly DavKind[]) {
     for (const kind of kinds) this.kinds.set(kind.home, kind);
@@ -146,6 +148,16 @@ export class DavSpace {
     let index = byPath.get(path) as CollectionIndex<T> | undefined;
     if (index === undefined) byPath.set(path, (index = new CollectionIndex<T>()) as unknown as CollectionIndex<ParsedMember>);
     return index.refresh(store, view, path, kind);
+  }
+
+  blobSize(store: Store, id: ObjectId): number {
+    let size = this.sizes.get(id);
+    if (size === undefined) {
+      size = store.odb.readTyped(id, 'blob').length;
+      if (this.sizes.size >= 50_000) this.sizes.clear();
+      this.sizes.set(id, size);
+    }
+    return size;
   }
 }
 
