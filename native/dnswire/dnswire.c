@@ -23,6 +23,8 @@
 
 #include <node_api.h>
 
+#include "../napi_checks.h"
+
 #include "dnswire_core.h"
 
 /* Property names encode reads, in the order it reads them. */
@@ -57,28 +59,10 @@ typedef struct {
   size_t text_capacity;
 } addon_state;
 
-/* Evaluates a napi call; on failure throws (unless something is already pending) and
- * returns NULL from the calling function. */
-#define NAPI_CALL(env, call)                                                        \
-  do {                                                                              \
-    if ((call) != napi_ok) {                                                        \
-      bool pending = false;                                                         \
-      napi_is_exception_pending((env), &pending);                                   \
-      if (!pending) napi_throw_error((env), "ERR_DNS_NAPI", "N-API call failed");   \
-      return NULL;                                                                  \
-    }                                                                               \
-  } while (0)
+#define NAPI_CALL(env, call) NAPI_CALL_OR_RETURN(env, call, "ERR_DNS_NAPI", NULL)
 
 /* Like NAPI_CALL, for helpers that return bool: false on failure. */
-#define NAPI_CHECK(env, call)                                                       \
-  do {                                                                              \
-    if ((call) != napi_ok) {                                                        \
-      bool pending = false;                                                         \
-      napi_is_exception_pending((env), &pending);                                   \
-      if (!pending) napi_throw_error((env), "ERR_DNS_NAPI", "N-API call failed");   \
-      return false;                                                                 \
-    }                                                                               \
-  } while (0)
+#define NAPI_CHECK(env, call) NAPI_CALL_OR_RETURN(env, call, "ERR_DNS_NAPI", false)
 
 static void throw_type_error(napi_env env, const char *message) {
   napi_throw_type_error(env, "ERR_DNS_VALUE", message);

@@ -24,6 +24,8 @@
 
 #include <node_api.h>
 
+#include "../napi_checks.h"
+
 #include "sha1_core.h"
 
 /* Largest integer a JS number holds exactly; bigger lengths cannot be declared honestly. */
@@ -51,17 +53,7 @@ static const napi_type_tag object_hasher_tag = {0x6e796d6f74657368ull, 0x6131686
 /* Missing arguments arrive as undefined (napi_get_cb_info fills them in), so argument checks
  * need no separate count check. */
 
-/* Evaluates a napi call; on failure throws (unless something is already pending) and
- * returns NULL from the calling function. */
-#define NAPI_CALL(env, call)                                                    \
-  do {                                                                          \
-    if ((call) != napi_ok) {                                                    \
-      bool pending = false;                                                     \
-      napi_is_exception_pending((env), &pending);                               \
-      if (!pending) napi_throw_error((env), "ERR_SHA1_NAPI", "N-API call failed"); \
-      return NULL;                                                              \
-    }                                                                           \
-  } while (0)
+#define NAPI_CALL(env, call) NAPI_CALL_OR_RETURN(env, call, "ERR_SHA1_NAPI", NULL)
 
 static napi_value throw_type_error(napi_env env, const char *message) {
   napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", message);
