@@ -34,6 +34,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { logTail, peakRssKiB, running } from './processes.js';
 import type { Bench, BenchCase, BenchReport, Ratio } from './harness.js';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -292,48 +293,6 @@ function syncToken(server: Server, multistatus: string): string {
 // ---------------------------------------------------------------------------------------------
 // Servers
 
-function peakRssKiB(pid: number): number | null {
-  // The process and its descendants (a server that forks workers counts them all).
-  const children = new Map<number, number[]>();
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      children.set(parent, [...(children.get(parent) ?? []), Number(entry)]);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  let total = 0;
-  let found = false;
-  const visit = (id: number) => {
-    try {
-      const hwm = /VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${id}/status`, 'utf8'));
-      if (hwm !== null) {
-        total += Number(hwm[1]);
-        found = true;
-      }
-    } catch {
-      return;
-    }
-    for (const child of children.get(id) ?? []) visit(child);
-  };
-  visit(pid);
-  return found ? total : null;
-}
-
-/** Alive and not a zombie (nobody reaps children in an exit handler). */
-function running(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-const tail = (file: string) => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim().split('\n').slice(-15).join('\n') : '(no log)');
 
 async function startNymote(work: string, cleanups: (() => void)[]): Promise<Server> {
   if (!fs.existsSync(BUNDLE)) throw new Error(`${path.relative(process.cwd(), BUNDLE)} is missing: run \`make bundle\` first`);
@@ -354,9 +313,9 @@ async function startNymote(work: string, cleanups: (() => void)[]): Promise<Serv
   });
   const port = 8080 + PORT_BASE;
   for (let i = 0; ; i++) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`nymote exited (${child.exitCode ?? child.signalCode}) on start:\n${tail(log)}`);
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`nymote exited (${child.exitCode ?? child.signalCode}) on start:\n${logTail(log)}`);
     if (spawnSync('curl', ['-sf', '-o', '/dev/null', `http://127.0.0.1:${port}/health`]).status === 0) break;
-    if (i === 150) throw new Error(`nymote did not answer on 127.0.0.1:${port}/health in 15 s:\n${tail(log)}`);
+    if (i === 150) throw new Error(`nymote did not answer on 127.0.0.1:${port}/health in 15 s:\n${logTail(log)}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return {
