@@ -29,6 +29,8 @@ if (unknown.length > 0) {
 for (const name of requested.length > 0 ? requested : available) {
   const module = (await import(pathToFileURL(path.join(benchDir, `${name}.bench.ts`)).href)) as { default: Bench };
   const report = await runBench(module.default, options);
+  // A bench without timed cases (jitsu's memory figures) prints and writes its own results.
+  if (report.results.length === 0) continue;
   const file = writeReport(report);
   console.log(`${formatTable(report)}\n→ ${path.relative(process.cwd(), file)}\n`);
 }
