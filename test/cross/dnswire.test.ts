@@ -66,12 +66,12 @@ const ARCHES = [
 const seedDir = path.join(repo, 'native/fuzz/seeds-dnswire');
 const seeds = fs.readdirSync(seedDir).map((file) => fs.readFileSync(path.join(seedDir, file)));
 const messages = seeds.flatMap((seed) => [seed, ...Array.from({ length: Math.min(seed.length, 64) }, (_, cut) => seed.subarray(0, cut))]);
-const expected = messages.map((wire) => {
+const expected = messages.map((wire): string => {
   try {
     const message = dnswireTwin.decode(wire);
     return JSON.stringify(message, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v)) + ' ' + dnswireTwin.encode(message).toString('hex');
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code;
+    return String((error as NodeJS.ErrnoException).code);
   }
 });
 const dataFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'nymote-dnswire-cross-')), 'messages.bin');
