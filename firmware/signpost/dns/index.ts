@@ -6,7 +6,7 @@
 import os from 'node:os';
 import path from 'node:path';
 
-import { describeError, type Logger, type Service, type ServiceHealth } from '../../runtime/index.js';
+import { NymoteError, describeError, type Logger, type Service, type ServiceHealth } from '../../runtime/index.js';
 import { nameToWire } from '../../native.js';
 import { ZoneKey, ZoneSigner } from './dnssec.js';
 import { DnsServer, type ServedZone } from './server.js';
@@ -79,8 +79,9 @@ export class DnsService implements Service {
 
   /** The inputs the zone is built from now (also for `zone show`). */
   inputs(): ZoneInputs {
+    if (this.key === undefined) throw new NymoteError('ENOTREADY', 'the DNS service has not started yet');
     const owner = this.options.ownerZone();
-    return { hostname: this.options.hostname(), text: owner.text, addresses: this.options.addresses(), services: this.options.services(), key: this.key!, serial: this.serial };
+    return { hostname: this.options.hostname(), text: owner.text, addresses: this.options.addresses(), services: this.options.services(), key: this.key, serial: this.serial };
   }
 
   /** Rebuilds the zone when an input changed; a zone that does not build keeps the last good one. */
