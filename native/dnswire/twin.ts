@@ -191,7 +191,7 @@ function decode(wire: Uint8Array): DnsMessage {
     for (let i = 0; i < count; i++) {
       const start = at;
       readName(wire, at, length, 'ERR_DNS_SHORT');
-    const name = nameFromWire(nameScratch);
+      const name = nameFromWire(nameScratch);
       at = nameNext;
       if (length - at < 10) throw rangeError('ERR_DNS_SHORT', `record at offset ${start} is cut short`);
       const type = (wire[at]! << 8) | wire[at + 1]!;
