@@ -21,5 +21,11 @@
       "target_name": "udpbatch",
       "sources": ["native/udpbatch/udpbatch.c"],
     },
+    {
+      "target_name": "aead",
+      "sources": ["native/aead/aead.c", "native/aead/aead_core.c"],
+      # dlsym finds the EVP ChaCha20-Poly1305 of the OpenSSL inside the running Node.
+      "libraries": ["-ldl"],
+    },
   ],
 }

@@ -13,6 +13,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import type { AeadAddon, AeadAlgorithm, AeadBinding } from '../native/aead/binding.js';
+import { aeadTwin } from '../native/aead/twin.js';
 import type { DnsMessage, DnswireAddon, DnswireBinding } from '../native/dnswire/binding.js';
 import { dnswireTwin } from '../native/dnswire/twin.js';
 import type { BatchSocket, UdpBatchAddon, UdpBatchBinding } from '../native/udpbatch/binding.js';
@@ -27,6 +29,7 @@ export { DNS_CLASS_IN, DNS_TYPE, DNSWIRE_ERRORS } from '../native/dnswire/bindin
 export type { DnsMessage, DnsQuestion, DnsRecord, DnswireErrorCode } from '../native/dnswire/binding.js';
 export { compareCanonical, lowerName, nameFromWire, nameToWire, wireNameLength } from '../native/dnswire/names.js';
 export type { BatchSocket } from '../native/udpbatch/binding.js';
+export type { AeadAlgorithm, AeadBackend } from '../native/aead/binding.js';
 
 export type GitObjectType = 'blob' | 'tree' | 'commit' | 'tag';
 
@@ -204,4 +207,40 @@ let udpBatchPicked: UdpBatchEngine | undefined;
 export const udpBatch: UdpBatchBinding = Object.freeze({
   bind: (socket: Socket, address: string, port: number) =>
     (udpBatchPicked ??= pickEngine<UdpBatchAddon, UdpBatchEngine>('udpbatch', ['openUdp', 'sendBatch'], udpBatchOn, () => ({ ...udpBatchTwin, implementation: 'js' }))).bind(socket, address, port),
+});
+
+/** AEAD record seal/open (see native/aead/binding.ts for the algorithms and record layouts). */
+export type AeadEngine = AeadBinding & { readonly implementation: 'native' | 'js' };
+
+export const AEAD_ADDON_FUNCTIONS = ['seal', 'open', 'sealBatch', 'openBatch', 'backend', 'setBackend'] as const;
+
+function aeadEngineOn(binding: AeadBinding, implementation: AeadEngine['implementation']): AeadEngine {
+  return Object.freeze({
+    implementation,
+    seal: binding.seal,
+    open: binding.open,
+    sealBatch: binding.sealBatch,
+    openBatch: binding.openBatch,
+    backend: binding.backend,
+  });
+}
+
+let aeadPicked: AeadEngine | undefined;
+const aeadEngine = (): AeadEngine =>
+  (aeadPicked ??= pickEngine<AeadAddon, AeadEngine>('aead', AEAD_ADDON_FUNCTIONS, (addon) => aeadEngineOn(addon, 'native'), () => aeadEngineOn(aeadTwin, 'js')));
+
+/** Record sealing and opening (the hot path of tunnels); picked on first use like dnswire. */
+export const aead: AeadEngine = Object.freeze({
+  get implementation() {
+    return aeadEngine().implementation;
+  },
+  seal: (algorithm: AeadAlgorithm, key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array) =>
+    aeadEngine().seal(algorithm, key, nonce, plaintext, aad),
+  open: (algorithm: AeadAlgorithm, key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array) =>
+    aeadEngine().open(algorithm, key, nonce, sealed, aad),
+  sealBatch: (algorithm: AeadAlgorithm, key: Uint8Array, nonces: readonly Uint8Array[], plaintexts: readonly Uint8Array[], aads?: readonly Uint8Array[]) =>
+    aeadEngine().sealBatch(algorithm, key, nonces, plaintexts, aads),
+  openBatch: (algorithm: AeadAlgorithm, key: Uint8Array, nonces: readonly Uint8Array[], sealed: readonly Uint8Array[], aads?: readonly Uint8Array[]) =>
+    aeadEngine().openBatch(algorithm, key, nonces, sealed, aads),
+  backend: () => aeadEngine().backend(),
 });

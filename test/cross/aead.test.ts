@@ -1,0 +1,183 @@
+/**
+ * The cross-built aead addon (build/<arch>/aead.node) runs on Debian trixie's ARM nodejs under
+ * qemu-user and must seal exactly what the host's JS twin (node:crypto, tweetnacl) seals, and
+ * open it back, with the ARM OpenSSL (dlsym finds EVP ChaCha20-Poly1305 in libcrypto.so.3) and
+ * with the portable C, on 32-bit and 64-bit ARM: both algorithms, one record per call and in a
+ * batch, and forged records open to null. Missing qemu or ARM node is a failure that says what
+ * to run, never a skip. `make test-cross` builds and fetches both first.
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+
+import { AEAD_ALGORITHMS, NONCE_BYTES, type AeadAlgorithm } from '../../native/aead/binding.js';
+import { aeadTwin } from '../../native/aead/twin.js';
+import { Random } from '../_lib/random.js';
+
+const execFileAsync = promisify(execFile);
+const repo = fileURLToPath(new URL('../..', import.meta.url));
+
+/**
+ * Runs on the ARM node (plain JS, no tsx there; kept inline because uvu would run a helper
+ * file as a test). argv: ADDON DATA_FILE, where DATA_FILE is JSON: an array of cases
+ * { algorithm, key, nonce, plaintext, aad? } in hex. Prints one JSON ArmReport.
+ */
+const ARM_SCRIPT = `
+const fs = require('node:fs');
+const [addonFile, dataFile] = process.argv.slice(1);
+const holder = { exports: {} };
+process.dlopen(holder, addonFile);
+const addon = holder.exports;
+const hex = (text) => Buffer.from(text, 'hex');
+const cases = JSON.parse(fs.readFileSync(dataFile, 'utf8')).map((c) => ({
+  algorithm: c.algorithm, key: hex(c.key), nonce: hex(c.nonce), plaintext: hex(c.plaintext), aad: c.aad === undefined ? undefined : hex(c.aad),
+}));
+const sealed = cases.map((c) => addon.seal(c.algorithm, c.key, c.nonce, c.plaintext, c.aad));
+const opened = cases.map((c, i) => addon.open(c.algorithm, c.key, c.nonce, sealed[i], c.aad));
+const forged = cases.map((c, i) => {
+  const copy = Buffer.from(sealed[i]);
+  copy[i % copy.length] ^= 0x80;
+  return addon.open(c.algorithm, c.key, c.nonce, copy, c.aad);
+});
+// One batch per algorithm, under the first case's key.
+const batches = {};
+for (const algorithm of ['chacha20-poly1305', 'xsalsa20-poly1305']) {
+  const mine = cases.filter((c) => c.algorithm === algorithm);
+  const key = mine[0].key;
+  const aads = algorithm === 'chacha20-poly1305' ? mine.map((c) => c.aad ?? Buffer.alloc(0)) : undefined;
+  const records = addon.sealBatch(algorithm, key, mine.map((c) => c.nonce), mine.map((c) => c.plaintext), aads);
+  const back = addon.openBatch(algorithm, key, mine.map((c) => c.nonce), records, aads);
+  batches[algorithm] = { sealed: records.map((r) => r.toString('hex')), opened: back.map((p) => (p === null ? null : p.toString('hex'))) };
+}
+process.stdout.write(JSON.stringify({
+  arch: process.arch,
+  node: process.version,
+  backend: addon.backend(),
+  sealed: sealed.map((r) => r.toString('hex')),
+  opened: opened.map((p) => (p === null ? null : p.toString('hex'))),
+  forged,
+  batches,
+}));
+`;
+
+const ARCHES = [
+  { arch: 'arm64', qemu: 'qemu-aarch64-static', nodeArch: 'arm64' },
+  { arch: 'armhf', qemu: 'qemu-arm-static', nodeArch: 'arm' },
+] as const;
+
+interface ArmReport {
+  arch: string;
+  node: string;
+  backend: string;
+  sealed: string[];
+  opened: Array<string | null>;
+  forged: unknown[];
+  batches: Record<AeadAlgorithm, { sealed: string[]; opened: Array<string | null> }>;
+}
+
+interface Case {
+  algorithm: AeadAlgorithm;
+  key: Buffer;
+  nonce: Buffer;
+  plaintext: Buffer;
+  aad: Buffer | undefined;
+}
+
+const LENGTHS = [0, 1, 63, 64, 65, 1420, 16384, 65536];
+const random = new Random(0xa12e);
+const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => random.int(256)));
+const cases: Case[] = AEAD_ALGORITHMS.flatMap((algorithm) =>
+  LENGTHS.map((length) => ({
+    algorithm,
+    key: bytes(32),
+    nonce: bytes(NONCE_BYTES[algorithm]),
+    plaintext: bytes(length),
+    aad: algorithm === 'chacha20-poly1305' ? bytes(random.pick([0, 1, 16, 17, 200])) : undefined,
+  })),
+);
+const expectedSealed = cases.map((c) => aeadTwin.seal(c.algorithm, c.key, c.nonce, c.plaintext, c.aad).toString('hex'));
+const expectedBatches = Object.fromEntries(
+  AEAD_ALGORITHMS.map((algorithm) => {
+    const mine = cases.filter((c) => c.algorithm === algorithm);
+    const aads = algorithm === 'chacha20-poly1305' ? mine.map((c) => c.aad ?? Buffer.alloc(0)) : undefined;
+    const records = aeadTwin.sealBatch(algorithm, mine[0]!.key, mine.map((c) => c.nonce), mine.map((c) => c.plaintext), aads);
+    return [algorithm, { sealed: records.map((r) => r.toString('hex')), opened: mine.map((c) => c.plaintext.toString('hex')) }];
+  }),
+);
+
+const dataFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'nymote-aead-cross-')), 'cases.json');
+fs.writeFileSync(
+  dataFile,
+  JSON.stringify(
+    cases.map((c) => ({
+      algorithm: c.algorithm,
+      key: c.key.toString('hex'),
+      nonce: c.nonce.toString('hex'),
+      plaintext: c.plaintext.toString('hex'),
+      ...(c.aad === undefined ? {} : { aad: c.aad.toString('hex') }),
+    })),
+  ),
+);
+
+function onPath(command: string): boolean {
+  return (process.env.PATH ?? '').split(':').some((dir) => fs.existsSync(path.join(dir, command)));
+}
+
+/** Runs ARM_SCRIPT on the ARM node under qemu-user; rejects with what to run if a piece is missing. */
+async function runOnArm(arch: (typeof ARCHES)[number], env: Record<string, string>): Promise<ArmReport> {
+  const sysroot = path.join(repo, '.cache/debian', arch.arch, 'sysroot');
+  const armNode = path.join(sysroot, 'usr/bin/node');
+  const addon = path.join(repo, 'build', arch.arch, 'aead.node');
+  if (!onPath(arch.qemu)) throw new Error(`${arch.qemu} not found: scripts/apt-deps.sh qemu-user-static`);
+  if (!fs.existsSync(armNode)) throw new Error(`no ${arch.arch} node at ${armNode}: rootfs/fetch-debs.sh ${arch.arch} nodejs`);
+  if (!fs.existsSync(addon)) throw new Error(`no ${addon}: scripts/cross-build.sh ${arch.arch}`);
+
+  const { stdout } = await execFileAsync(arch.qemu, ['-L', sysroot, armNode, '-e', ARM_SCRIPT, addon, dataFile], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    maxBuffer: 64 << 20,
+    timeout: 300_000,
+  });
+  return JSON.parse(stdout) as ArmReport;
+}
+
+function assertSameRecords(report: ArmReport): void {
+  assert.equal(report.sealed, expectedSealed, 'seal');
+  assert.equal(report.opened, cases.map((c) => c.plaintext.toString('hex')), 'open(seal(x))');
+  assert.equal(report.forged, cases.map(() => null), 'open of a forged record');
+  assert.equal(report.batches, expectedBatches, 'sealBatch / openBatch');
+}
+
+// qemu is slow to start Node (seconds); all runs start at once and the tests await their own.
+function started(report: Promise<ArmReport>): Promise<ArmReport> {
+  report.catch(() => {}); // awaited by its test; no unhandled-rejection crash meanwhile
+  return report;
+}
+
+for (const arch of ARCHES) {
+  const withOpenssl = started(runOnArm(arch, {}));
+  const withPortable = started(runOnArm(arch, { NYMOTE_AEAD_PORTABLE: '1' }));
+
+  test(`${arch.arch}: addon with the ARM node's OpenSSL matches the JS twin`, async () => {
+    const report = await withOpenssl;
+    assert.is(report.arch, arch.nodeArch);
+    // Debian's nodejs links libcrypto.so.3; dlsym must find EVP_CIPHER_fetch and friends there.
+    assert.is(report.backend, 'openssl');
+    assertSameRecords(report);
+  });
+
+  test(`${arch.arch}: addon's portable C matches the JS twin`, async () => {
+    const report = await withPortable;
+    assert.is(report.backend, 'portable');
+    assertSameRecords(report);
+  });
+}
+
+test.after(() => fs.rmSync(path.dirname(dataFile), { recursive: true, force: true }));
+
+test.run();
