@@ -74,29 +74,7 @@ static napi_value throw_range_error(napi_env env, const char *code, const char *
 }
 
 /* This environment's state, or NULL with an Error thrown. */
-static addon_state *get_state(napi_env env) {
-  void *data = NULL;
-  if (napi_get_instance_data(env, &data) != napi_ok || data == NULL) {
-    napi_throw_error(env, "ERR_SHA1_NAPI", "sha1 addon not initialised");
-    return NULL;
-  }
-  return data;
-}
-
-/* True (with data/length filled) when `value` is a Uint8Array, Buffer included. */
-static bool read_uint8array(napi_env env, napi_value value, const uint8_t **data, size_t *length) {
-  bool is_typedarray = false;
-  if (napi_is_typedarray(env, value, &is_typedarray) != napi_ok || !is_typedarray) return false;
-  napi_typedarray_type type;
-  void *bytes = NULL;
-  if (napi_get_typedarray_info(env, value, &type, length, &bytes, NULL, NULL) != napi_ok) {
-    return false;
-  }
-  if (type != napi_uint8_array) return false;
-  /* A zero-length view may have no backing store; hand the core a valid pointer anyway. */
-  *data = *length == 0 ? (const uint8_t *)"" : bytes;
-  return true;
-}
+static addon_state *get_state(napi_env env) { return addon_instance_data(env, "ERR_SHA1_NAPI"); }
 
 /* Copies a git object type name out of a JS string; false unless it is one of the four. */
 static bool read_object_type(napi_env env, napi_value value, char name[8], size_t *name_length) {
