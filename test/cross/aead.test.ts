@@ -6,21 +6,16 @@
  * batch, and forged records open to null. Missing qemu or ARM node is a failure that says what
  * to run, never a skip. `make test-cross` builds and fetches both first.
  */
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
+import { ARM_ARCHES, runOnArmNode, started, type ArmArch } from '../_lib/arm-node.js';
 import { AEAD_ALGORITHMS, NONCE_BYTES, type AeadAlgorithm } from '../../native/aead/binding.js';
 import { aeadTwin } from '../../native/aead/twin.js';
 import { Random } from '../_lib/random.js';
-
-const execFileAsync = promisify(execFile);
-const repo = fileURLToPath(new URL('../..', import.meta.url));
 
 /**
  * Runs on the ARM node (plain JS, no tsx there; kept inline because uvu would run a helper
@@ -64,11 +59,6 @@ process.stdout.write(JSON.stringify({
   batches,
 }));
 `;
-
-const ARCHES = [
-  { arch: 'arm64', qemu: 'qemu-aarch64-static', nodeArch: 'arm64' },
-  { arch: 'armhf', qemu: 'qemu-arm-static', nodeArch: 'arm' },
-] as const;
 
 interface ArmReport {
   arch: string;
@@ -124,26 +114,9 @@ fs.writeFileSync(
   ),
 );
 
-function onPath(command: string): boolean {
-  return (process.env.PATH ?? '').split(':').some((dir) => fs.existsSync(path.join(dir, command)));
-}
-
-/** Runs ARM_SCRIPT on the ARM node under qemu-user; rejects with what to run if a piece is missing. */
-async function runOnArm(arch: (typeof ARCHES)[number], env: Record<string, string>): Promise<ArmReport> {
-  const sysroot = path.join(repo, '.cache/debian', arch.arch, 'sysroot');
-  const armNode = path.join(sysroot, 'usr/bin/node');
-  const addon = path.join(repo, 'build', arch.arch, 'aead.node');
-  if (!onPath(arch.qemu)) throw new Error(`${arch.qemu} not found: scripts/apt-deps.sh qemu-user-static`);
-  if (!fs.existsSync(armNode)) throw new Error(`no ${arch.arch} node at ${armNode}: rootfs/fetch-debs.sh ${arch.arch} nodejs`);
-  if (!fs.existsSync(addon)) throw new Error(`no ${addon}: scripts/cross-build.sh ${arch.arch}`);
-
-  const { stdout } = await execFileAsync(arch.qemu, ['-L', sysroot, armNode, '-e', ARM_SCRIPT, addon, dataFile], {
-    encoding: 'utf8',
-    env: { ...process.env, ...env },
-    maxBuffer: 64 << 20,
-    timeout: 300_000,
-  });
-  return JSON.parse(stdout) as ArmReport;
+/** Runs ARM_SCRIPT on the ARM node under qemu-user. */
+async function runOnArm(arch: ArmArch, env: Record<string, string>): Promise<ArmReport> {
+  return JSON.parse(await runOnArmNode(arch, ARM_SCRIPT, ['aead'], [dataFile], env)) as ArmReport;
 }
 
 function assertSameRecords(report: ArmReport): void {
@@ -153,13 +126,7 @@ function assertSameRecords(report: ArmReport): void {
   assert.equal(report.batches, expectedBatches, 'sealBatch / openBatch');
 }
 
-// qemu is slow to start Node (seconds); all runs start at once and the tests await their own.
-function started(report: Promise<ArmReport>): Promise<ArmReport> {
-  report.catch(() => {}); // awaited by its test; no unhandled-rejection crash meanwhile
-  return report;
-}
-
-for (const arch of ARCHES) {
+for (const arch of ARM_ARCHES) {
   const withOpenssl = started(runOnArm(arch, {}));
   const withPortable = started(runOnArm(arch, { NYMOTE_AEAD_PORTABLE: '1' }));
 

@@ -5,18 +5,16 @@
  * 32-bit and 64-bit ARM; udpbatch must send a batch over loopback. Missing qemu or ARM node is
  * a failure that says what to run, never a skip. `make test-cross` builds and fetches both.
  */
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
+import { ARM_ARCHES, runOnArmNode } from '../_lib/arm-node.js';
 import { dnswireTwin } from '../../native/dnswire/twin.js';
 
-const execFileAsync = promisify(execFile);
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 
 /**
@@ -57,11 +55,6 @@ receiver.bind(0, '127.0.0.1', () => {
 });
 `;
 
-const ARCHES = [
-  { arch: 'arm64', qemu: 'qemu-aarch64-static', nodeArch: 'arm64' },
-  { arch: 'armhf', qemu: 'qemu-arm-static', nodeArch: 'arm' },
-] as const;
-
 // Real messages and every truncation of each: the error paths matter as much as the parses.
 const seedDir = path.join(repo, 'native/fuzz/seeds-dnswire');
 const seeds = fs.readdirSync(seedDir).map((file) => fs.readFileSync(path.join(seedDir, file)));
@@ -86,19 +79,9 @@ fs.writeFileSync(
   ),
 );
 
-function onPath(command: string): boolean {
-  return (process.env.PATH ?? '').split(':').some((dir) => fs.existsSync(path.join(dir, command)));
-}
-
-for (const arch of ARCHES) {
+for (const arch of ARM_ARCHES) {
   test(`${arch.arch}: dnswire matches the JS twin on real messages and their truncations; udpbatch sends a batch`, async () => {
-    const sysroot = path.join(repo, '.cache/debian', arch.arch, 'sysroot');
-    const armNode = path.join(sysroot, 'usr/bin/node');
-    const addons = ['dnswire', 'udpbatch'].map((name) => path.join(repo, 'build', arch.arch, `${name}.node`));
-    if (!onPath(arch.qemu)) throw new Error(`${arch.qemu} not found: scripts/apt-deps.sh qemu-user-static`);
-    if (!fs.existsSync(armNode)) throw new Error(`no ${arch.arch} node at ${armNode}: rootfs/fetch-debs.sh ${arch.arch} nodejs`);
-    for (const addon of addons) if (!fs.existsSync(addon)) throw new Error(`no ${addon}: scripts/cross-build.sh ${arch.arch}`);
-    const { stdout } = await execFileAsync(arch.qemu, ['-L', sysroot, armNode, '-e', ARM_SCRIPT, ...addons, dataFile], { encoding: 'utf8', maxBuffer: 16 << 20, timeout: 300_000 });
+    const stdout = await runOnArmNode(arch, ARM_SCRIPT, ['dnswire', 'udpbatch'], [dataFile]);
     const report = JSON.parse(stdout) as { arch: string; outcomes: string[]; sent: number; received: string[] };
     assert.is(report.arch, arch.nodeArch);
     assert.is(report.outcomes.length, expected.length);

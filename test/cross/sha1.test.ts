@@ -4,20 +4,15 @@
  * dlsym in libcrypto.so.3) and with the portable C code. Missing qemu or ARM node is a failure
  * that says what to run, never a skip. `make test-cross` builds and fetches both first.
  */
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
+import { ARM_ARCHES, runOnArmNode, started, type ArmArch } from '../_lib/arm-node.js';
 import { sha1Twin } from '../../native/sha1/twin.js';
 import { sha1Cases } from '../unit/sha1-cases.js';
-
-const execFileAsync = promisify(execFile);
-const repo = fileURLToPath(new URL('../..', import.meta.url));
 
 /**
  * Runs on the ARM node (plain JS, no tsx there; kept inline because uvu would run a helper
@@ -62,11 +57,6 @@ process.stdout.write(JSON.stringify({
 }));
 `;
 
-const ARCHES = [
-  { arch: 'arm64', qemu: 'qemu-aarch64-static', nodeArch: 'arm64' },
-  { arch: 'armhf', qemu: 'qemu-arm-static', nodeArch: 'arm' },
-] as const;
-
 interface ArmReport {
   arch: string;
   node: string;
@@ -92,26 +82,9 @@ fs.writeFileSync(
   ),
 );
 
-function onPath(command: string): boolean {
-  return (process.env.PATH ?? '').split(':').some((dir) => fs.existsSync(path.join(dir, command)));
-}
-
-/** Runs ARM_SCRIPT on the ARM node under qemu-user; rejects with what to run if a piece is missing. */
-async function runOnArm(arch: (typeof ARCHES)[number], env: Record<string, string>): Promise<ArmReport> {
-  const sysroot = path.join(repo, '.cache/debian', arch.arch, 'sysroot');
-  const armNode = path.join(sysroot, 'usr/bin/node');
-  const addon = path.join(repo, 'build', arch.arch, 'sha1.node');
-  if (!onPath(arch.qemu)) throw new Error(`${arch.qemu} not found: scripts/apt-deps.sh qemu-user-static`);
-  if (!fs.existsSync(armNode)) throw new Error(`no ${arch.arch} node at ${armNode}: rootfs/fetch-debs.sh ${arch.arch} nodejs`);
-  if (!fs.existsSync(addon)) throw new Error(`no ${addon}: scripts/cross-build.sh ${arch.arch}`);
-
-  const { stdout } = await execFileAsync(arch.qemu, ['-L', sysroot, armNode, '-e', ARM_SCRIPT, addon, dataFile], {
-    encoding: 'utf8',
-    env: { ...process.env, ...env },
-    maxBuffer: 16 << 20,
-    timeout: 300_000,
-  });
-  return JSON.parse(stdout) as ArmReport;
+/** Runs ARM_SCRIPT on the ARM node under qemu-user. */
+async function runOnArm(arch: ArmArch, env: Record<string, string>): Promise<ArmReport> {
+  return JSON.parse(await runOnArmNode(arch, ARM_SCRIPT, ['sha1'], [dataFile], env)) as ArmReport;
 }
 
 function assertSameIds(report: ArmReport): void {
@@ -120,13 +93,7 @@ function assertSameIds(report: ArmReport): void {
   assert.equal(report.raw, expectedRaw, 'sha1 (raw)');
 }
 
-// qemu is slow to start Node (seconds); all runs start at once and the tests await their own.
-function started(report: Promise<ArmReport>): Promise<ArmReport> {
-  report.catch(() => {}); // awaited by its test; no unhandled-rejection crash meanwhile
-  return report;
-}
-
-for (const arch of ARCHES) {
+for (const arch of ARM_ARCHES) {
   const withOpenssl = started(runOnArm(arch, {}));
   const withPortable = started(runOnArm(arch, { NYMOTE_SHA1_PORTABLE: '1' }));
 
