@@ -243,6 +243,43 @@ static void xor64(uint8_t *out, const uint8_t *in, const uint8_t block[64]) {
   }
 }
 
+/* One stream cipher's block function, its four-block vector version, and its counter step. */
+typedef struct {
+  void (*block)(const uint32_t state[16], uint8_t out[64]);
+  void (*four_blocks)(const uint32_t state[16], const uint8_t *in, uint8_t *out);
+  void (*count)(uint32_t state[16], uint32_t blocks);
+} stream_cipher;
+
+/* out = in XOR the keystream from `state` on (ChaCha20 and Salsa20 alike), four blocks at a time
+ * where there are vectors; `state`'s counter moves past the blocks used. */
+static void xor_keystream(const stream_cipher *cipher, uint32_t state[16], const uint8_t *in, size_t length,
+                          uint8_t *out) {
+  uint8_t block[64];
+#if AEAD_VECTORS
+  while (length >= 256) {
+    cipher->four_blocks(state, in, out);
+    cipher->count(state, 4);
+    in += 256;
+    out += 256;
+    length -= 256;
+  }
+#endif
+  while (length > 0) {
+    cipher->block(state, block);
+    cipher->count(state, 1);
+    if (length >= 64) {
+      xor64(out, in, block);
+      in += 64;
+      out += 64;
+      length -= 64;
+    } else {
+      for (size_t i = 0; i < length; i++) out[i] = in[i] ^ block[i];
+      length = 0;
+    }
+  }
+  wipe(block, sizeof block);
+}
+
 #if AEAD_VECTORS
 /* Lanes of x[16] (plus the input words) as four 64-byte keystream blocks, XORed into in. */
 static void xor_four_blocks(const u32x4 x[16], uint8_t *out, const uint8_t *in) {
@@ -276,34 +313,24 @@ static void chacha20_setup(uint32_t state[16], const uint8_t key[32], const uint
   for (int i = 0; i < 3; i++) state[13 + i] = load_le32(nonce + 4 * i);
 }
 
+/* The 32-bit block counter in word 12 (it wraps, as RFC 8439's does). */
+static void chacha20_count(uint32_t state[16], uint32_t blocks) {
+  state[12] += blocks;
+}
+
+static const stream_cipher chacha20 = {
+    .block = chacha20_block,
+#if AEAD_VECTORS
+    .four_blocks = chacha20_xor_four_blocks,
+#endif
+    .count = chacha20_count,
+};
+
 void aead_chacha20_xor(const uint8_t key[32], const uint8_t nonce[12], uint32_t counter,
                        const uint8_t *in, size_t length, uint8_t *out) {
   uint32_t state[16];
-  uint8_t block[64];
   chacha20_setup(state, key, nonce, counter);
-#if AEAD_VECTORS
-  while (length >= 256) {
-    chacha20_xor_four_blocks(state, in, out);
-    state[12] += 4;
-    in += 256;
-    out += 256;
-    length -= 256;
-  }
-#endif
-  while (length > 0) {
-    chacha20_block(state, block);
-    state[12]++;
-    if (length >= 64) {
-      xor64(out, in, block);
-      in += 64;
-      out += 64;
-      length -= 64;
-    } else {
-      for (size_t i = 0; i < length; i++) out[i] = in[i] ^ block[i];
-      length = 0;
-    }
-  }
-  wipe(block, sizeof block);
+  xor_keystream(&chacha20, state, in, length, out);
   wipe(state, sizeof state);
 }
 
@@ -779,6 +806,14 @@ static void salsa20_xor_four_blocks(const uint32_t state[16], const uint8_t *in,
 }
 #endif
 
+static const stream_cipher salsa20 = {
+    .block = salsa20_block,
+#if AEAD_VECTORS
+    .four_blocks = salsa20_xor_four_blocks,
+#endif
+    .count = salsa20_count,
+};
+
 /* XSalsa20 keystream from byte 32 on, XORed into `in`, and the Poly1305 key from bytes 0-31:
  * exactly NaCl's crypto_secretbox, which encrypts 32 zero bytes ahead of the message. */
 static void xsalsa20_xor_after_poly_key(const uint8_t key[32], const uint8_t nonce[24],
@@ -800,33 +835,7 @@ static void xsalsa20_xor_after_poly_key(const uint8_t key[32], const uint8_t non
   size_t take = length < 32 ? length : 32;
   for (size_t i = 0; i < take; i++) out[i] = in[i] ^ block[32 + i];
   /* in and out may be NULL when length is 0: no pointer arithmetic on them then. */
-  if (length > take) {
-    in += take;
-    out += take;
-    length -= take;
-#if AEAD_VECTORS
-    while (length >= 256) {
-      salsa20_xor_four_blocks(state, in, out);
-      salsa20_count(state, 4);
-      in += 256;
-      out += 256;
-      length -= 256;
-    }
-#endif
-    while (length > 0) {
-      salsa20_block(state, block);
-      salsa20_count(state, 1);
-      if (length >= 64) {
-        xor64(out, in, block);
-        in += 64;
-        out += 64;
-        length -= 64;
-      } else {
-        for (size_t i = 0; i < length; i++) out[i] = in[i] ^ block[i];
-        length = 0;
-      }
-    }
-  }
+  if (length > take) xor_keystream(&salsa20, state, in + take, length - take, out + take);
   wipe(block, sizeof block);
   wipe(state, sizeof state);
 }
