@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <node_api.h>
 
@@ -43,6 +44,26 @@ static inline bool read_uint8array(napi_env env, napi_value value, const uint8_t
   /* A zero-length view may have no backing store; hand the core a valid pointer anyway. */
   *data = *length == 0 ? (const uint8_t *)"" : bytes;
   return true;
+}
+
+/*
+ * The backend a setBackend(name) call asks for (sha1, aead): 1 for "openssl", 0 for
+ * "portable", -1 with a TypeError thrown for anything else.
+ */
+static inline int read_backend_choice(napi_env env, napi_value value) {
+  static const char *const message = "backend must be \"openssl\" or \"portable\"";
+  napi_valuetype kind;
+  char name[16];
+  size_t name_length = 0;
+  if (napi_typeof(env, value, &kind) != napi_ok || kind != napi_string ||
+      napi_get_value_string_utf8(env, value, name, sizeof name, &name_length) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", message);
+    return -1;
+  }
+  if (strcmp(name, "openssl") == 0) return 1;
+  if (strcmp(name, "portable") == 0) return 0;
+  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", message);
+  return -1;
 }
 
 #endif

@@ -444,23 +444,13 @@ static napi_value set_backend(napi_env env, napi_callback_info info) {
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   addon_state *state = get_state(env);
   if (state == NULL) return NULL;
-  char name[16];
-  size_t name_length = 0;
-  napi_valuetype kind;
-  NAPI_CALL(env, napi_typeof(env, argv[0], &kind));
-  if (kind != napi_string) return throw_type_error(env, "backend must be \"openssl\" or \"portable\"");
-  NAPI_CALL(env, napi_get_value_string_utf8(env, argv[0], name, sizeof name, &name_length));
-  if (strcmp(name, "portable") == 0) {
-    aead_chacha_init(&state->chacha, AEAD_BACKEND_PORTABLE);
-  } else if (strcmp(name, "openssl") == 0) {
-    if (!aead_openssl_available()) {
-      napi_throw_error(env, "ERR_AEAD_NO_OPENSSL", "this Node process exports no OpenSSL ChaCha20-Poly1305");
-      return NULL;
-    }
-    aead_chacha_init(&state->chacha, AEAD_BACKEND_OPENSSL);
-  } else {
-    return throw_type_error(env, "backend must be \"openssl\" or \"portable\"");
+  int openssl = read_backend_choice(env, argv[0]);
+  if (openssl < 0) return NULL;
+  if (openssl && !aead_openssl_available()) {
+    napi_throw_error(env, "ERR_AEAD_NO_OPENSSL", "this Node process exports no OpenSSL ChaCha20-Poly1305");
+    return NULL;
   }
+  aead_chacha_init(&state->chacha, openssl ? AEAD_BACKEND_OPENSSL : AEAD_BACKEND_PORTABLE);
   napi_value undefined;
   NAPI_CALL(env, napi_get_undefined(env, &undefined));
   return undefined;

@@ -299,23 +299,13 @@ static napi_value set_backend(napi_env env, napi_callback_info info) {
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   addon_state *state = get_state(env);
   if (state == NULL) return NULL;
-  char name[16];
-  size_t name_length = 0;
-  napi_valuetype kind;
-  NAPI_CALL(env, napi_typeof(env, argv[0], &kind));
-  if (kind != napi_string) return throw_type_error(env, "backend must be \"openssl\" or \"portable\"");
-  NAPI_CALL(env, napi_get_value_string_utf8(env, argv[0], name, sizeof name, &name_length));
-  if (strcmp(name, "portable") == 0) {
-    state->backend = SHA1_BACKEND_PORTABLE;
-  } else if (strcmp(name, "openssl") == 0) {
-    if (!sha1_openssl_available()) {
-      napi_throw_error(env, "ERR_SHA1_NO_OPENSSL", "this Node process exports no OpenSSL SHA-1");
-      return NULL;
-    }
-    state->backend = SHA1_BACKEND_OPENSSL;
-  } else {
-    return throw_type_error(env, "backend must be \"openssl\" or \"portable\"");
+  int openssl = read_backend_choice(env, argv[0]);
+  if (openssl < 0) return NULL;
+  if (openssl && !sha1_openssl_available()) {
+    napi_throw_error(env, "ERR_SHA1_NO_OPENSSL", "this Node process exports no OpenSSL SHA-1");
+    return NULL;
   }
+  state->backend = openssl ? SHA1_BACKEND_OPENSSL : SHA1_BACKEND_PORTABLE;
   napi_value undefined;
   NAPI_CALL(env, napi_get_undefined(env, &undefined));
   return undefined;
