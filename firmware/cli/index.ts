@@ -7,6 +7,7 @@ import { sha1 } from '../native.js';
 import { UsageError, dataDirLayout } from '../runtime/index.js';
 import { VERSION } from '../version.js';
 import { dataOption, expectPositionals, parse, type OptionSpec, type Parsed } from './args.js';
+import { OWNER_OPTIONS, OWNER_USAGE, ownerCommand } from './owner.js';
 import { RUN_OPTIONS, runCommand, runUsage } from './run.js';
 import { REMOTE_OPTIONS, REMOTE_USAGE, SYNC_OPTIONS, SYNC_USAGE, remoteCommand, syncCommand } from './remote.js';
 import { STORE_OPTIONS, STORE_USAGE, storeCommand } from './store.js';
@@ -63,6 +64,12 @@ const COMMANDS: Record<string, CliCommand> = {
     usage: () => ZONE_USAGE,
     options: ZONE_OPTIONS,
     run: zoneCommand,
+  },
+  owner: {
+    summary: "make the owner's key and CA, show or revoke the owner's devices",
+    usage: () => OWNER_USAGE,
+    options: OWNER_OPTIONS,
+    run: ownerCommand,
   },
   console: {
     summary: 'attach to the console of a running instance',

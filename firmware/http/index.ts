@@ -4,7 +4,7 @@ export { Router, type Handler } from './router.js';
 export { sendJson, sendError, sendHtml, escapeHtml } from './respond.js';
 export { mountStatusRoutes } from './status.js';
 export { createHttpsService } from './https.js';
-export { TlsCredentials, type TlsServerOptions } from './tls.js';
+export { TlsCredentials, defaultTlsNames, type TlsNames, type TlsServerOptions } from './tls.js';
 export { Authenticator, type Principal, type GitAuthorizer } from './auth.js';
 export { readBody } from './body.js';
 export { mountApi } from './api/index.js';

@@ -8,51 +8,18 @@
  * restart: servers that took a context from `secureContext()` get the new one through
  * `onChange`. A certificate that is not self-signed (owner-issued) is never overwritten here.
  *
- * Certificates are built from typed X.509 structures (@peculiar/asn1-x509) and signed with
- * node:crypto; node's X509Certificate reads them back. The key is never logged.
+ * Certificates come from Signpost's X.509 builder (signpost/identity/x509.ts), the one that
+ * also makes the owner's CA; node's X509Certificate reads them back. The key is never logged.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
-import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
-import {
-  AlgorithmIdentifier,
-  AttributeTypeAndValue,
-  AttributeValue,
-  AuthorityKeyIdentifier,
-  BasicConstraints,
-  Certificate,
-  ExtendedKeyUsage,
-  Extension,
-  Extensions,
-  GeneralName,
-  KeyIdentifier,
-  KeyUsage,
-  KeyUsageFlags,
-  Name,
-  RelativeDistinguishedName,
-  SubjectAlternativeName,
-  SubjectKeyIdentifier,
-  SubjectPublicKeyInfo,
-  TBSCertificate,
-  Validity,
-  Version,
-  id_ce_authorityKeyIdentifier,
-  id_ce_basicConstraints,
-  id_ce_extKeyUsage,
-  id_ce_keyUsage,
-  id_ce_subjectAltName,
-  id_ce_subjectKeyIdentifier,
-  id_kp_serverAuth,
-} from '@peculiar/asn1-x509';
 import { NymoteError, describeError, writeFileDurable, type Logger, type Service, type ServiceHealth } from '../runtime/index.js';
+import { buildServerCertificate, newCertificateKey } from '../signpost/index.js';
 
 const DAY_MS = 86_400_000;
-const ECDSA_WITH_SHA256 = '1.2.840.10045.4.3.2';
-const OID_COMMON_NAME = '2.5.4.3';
-const OID_ORGANIZATION = '2.5.4.10';
 
 /** The names a certificate must cover. */
 export interface TlsNames {
@@ -116,7 +83,8 @@ export class TlsCredentials implements Service {
   private loaded: Loaded | undefined;
   private readonly listeners = new Set<() => void>();
   private timer: NodeJS.Timeout | undefined;
-  private readonly names: TlsNames;
+  /** The names the device's certificate covers. */
+  readonly names: TlsNames;
   private readonly now: () => Date;
 
   constructor(
@@ -191,6 +159,19 @@ export class TlsCredentials implements Service {
   /** Re-reads the files (after Signpost wrote an owner-issued certificate). True when it changed. */
   reload(): boolean {
     return this.ensure();
+  }
+
+  /** The public half of the device's TLS key (made, with a self-signed certificate, if there is none): what the owner's CA certifies. */
+  publicKey(): crypto.KeyObject {
+    return crypto.createPublicKey(this.current().key);
+  }
+
+  /** Takes a certificate issued for the device's key (by the owner's CA) and serves it from now on. */
+  install(certificate: string): void {
+    const x509 = new crypto.X509Certificate(certificate);
+    if (!x509.publicKey.equals(this.publicKey())) throw new NymoteError('ETLS', "the certificate is not for this device's TLS key");
+    writeFileDurable(this.certFile, certificate, 0o644);
+    this.reload();
   }
 
   private current(): Loaded {
@@ -282,50 +263,11 @@ export class TlsCredentials implements Service {
 
 /** A self-signed ECDSA P-256 server certificate for `names`; PEM key (PKCS#8) and certificate. */
 export function makeSelfSignedCertificate(names: TlsNames, options: { now?: Date; validityDays?: number } = {}): TlsServerOptions {
-  const now = options.now ?? new Date();
-  const { privateKey, publicKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const spki = publicKey.export({ type: 'spki', format: 'der' });
-  const publicKeyInfo = AsnConvert.parse(spki, SubjectPublicKeyInfo);
-  // The key identifier of RFC 5280 4.2.1.2 (1): SHA-1 of the subjectPublicKey bits.
-  const keyId = crypto.createHash('sha1').update(new Uint8Array(publicKeyInfo.subjectPublicKey)).digest();
-  const commonName = names.dns[0] ?? names.ips[0] ?? 'nymote';
-  const name = new Name([
-    new RelativeDistinguishedName([new AttributeTypeAndValue({ type: OID_ORGANIZATION, value: new AttributeValue({ utf8String: 'Nymote' }) })]),
-    new RelativeDistinguishedName([new AttributeTypeAndValue({ type: OID_COMMON_NAME, value: new AttributeValue({ utf8String: commonName }) })]),
-  ]);
-  const serial = crypto.randomBytes(16);
-  serial[0] = (serial[0]! & 0x7f) | 0x01; // positive and exactly 16 bytes
-  const extension = (extnID: string, critical: boolean, value: unknown) =>
-    new Extension({ extnID, critical, extnValue: new OctetString(AsnConvert.serialize(value)) });
-  const sans = [...names.dns.map((dNSName) => new GeneralName({ dNSName })), ...names.ips.map((iPAddress) => new GeneralName({ iPAddress }))];
-  const signature = new AlgorithmIdentifier({ algorithm: ECDSA_WITH_SHA256 });
-  const tbs = new TBSCertificate({
-    version: Version.v3,
-    serialNumber: toArrayBuffer(serial),
-    signature,
-    issuer: name,
-    // A little backdating tolerates clocks slightly behind (a board without an RTC).
-    validity: new Validity({ notBefore: new Date(now.getTime() - DAY_MS), notAfter: new Date(now.getTime() + (options.validityDays ?? 365) * DAY_MS) }),
-    subject: name,
-    subjectPublicKeyInfo: publicKeyInfo,
-    extensions: new Extensions([
-      // An end-entity certificate (browsers refuse a CA certificate used as a server's).
-      extension(id_ce_basicConstraints, true, new BasicConstraints({ cA: false })),
-      extension(id_ce_keyUsage, true, new KeyUsage(KeyUsageFlags.digitalSignature)),
-      extension(id_ce_extKeyUsage, false, new ExtendedKeyUsage([id_kp_serverAuth])),
-      extension(id_ce_subjectAltName, false, new SubjectAlternativeName(sans)),
-      extension(id_ce_subjectKeyIdentifier, false, new SubjectKeyIdentifier(toArrayBuffer(keyId))),
-      extension(id_ce_authorityKeyIdentifier, false, new AuthorityKeyIdentifier({ keyIdentifier: new KeyIdentifier(toArrayBuffer(keyId)) })),
-    ]),
-  });
-  const tbsDer = Buffer.from(AsnConvert.serialize(tbs));
-  // node:crypto signs ECDSA in DER (ECDSA-Sig-Value), as X.509 wants.
-  const signatureValue = crypto.sign('sha256', tbsDer, privateKey);
-  const certificate = new Certificate({ tbsCertificate: tbs, signatureAlgorithm: signature, signatureValue: toArrayBuffer(signatureValue) });
-  const der = Buffer.from(AsnConvert.serialize(certificate));
+  const privateKey = newCertificateKey();
+  const validity = { now: options.now ?? new Date(), days: options.validityDays ?? 365 };
   return {
     key: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
-    cert: toPem('CERTIFICATE', der),
+    cert: buildServerCertificate(crypto.createPublicKey(privateKey), names, validity, { privateKey }),
   };
 }
 
@@ -357,13 +299,4 @@ function normalizeIp(ip: string): string {
   const right = tail === '' ? [] : tail.split(':');
   const groups = ip.includes('::') ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right] : left;
   return groups.map((g) => parseInt(g, 16).toString(16)).join(':');
-}
-
-function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
-  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-}
-
-function toPem(label: string, der: Buffer): string {
-  const lines = der.toString('base64').match(/.{1,64}/g) ?? [];
-  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
 }

@@ -4,5 +4,6 @@
  * summons services on lookup or first use and parks them when idle.
  */
 export { DnsService, ZONE_PATH, ZONE_TTL_SECONDS, buildZone, formatTransferKey, loadOrCreateTransferKey, transferKeyFile, zoneKeyFile, ZoneKey, ZoneSyntaxError, parseZoneFile, publishedAddresses, showZone, zoneOrigin, type PublishedService, type ZoneInputs } from './dns/index.js';
+export * from './identity/index.js';
 export { Jitsu, type Summonable, type SummonState } from './jitsu.js';
 export { MdnsResponder } from './mdns/index.js';
