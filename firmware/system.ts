@@ -6,13 +6,13 @@
 import { TokenStore, UserDirectory } from './accounts/index.js';
 import { ConsolePassword, ConsoleSocketService, Shell, addDataCommands, addRuntimeCommands, addSetupCommands, startSession, type StopRequest } from './console/index.js';
 import { SyncService, mountGit } from './git/index.js';
-import { Authenticator, HttpService, TlsCredentials, createHttpsService, mountApi, mountStatusRoutes } from './http/index.js';
+import { Authenticator, HttpService, TlsCredentials, createHttpsService, markDeviceConnection, mountApi, mountStatusRoutes } from './http/index.js';
 import { calendarKind } from './apps/calendar/index.js';
 import { contactsKind } from './apps/contacts/index.js';
 import { davDiscovery, filesKind, mountDav, type DavKind } from './http/dav/index.js';
 import { sha1 } from './native.js';
-import { DnsService, Jitsu, MdnsResponder, ZONE_PATH, ZONE_TTL_SECONDS, publishedAddresses, showZone } from './signpost/index.js';
-import { DeviceSettings, HardwareService, LogSink, Runtime, UsageError, boardHardware, loadBoard, type RunConfig, type Service } from './runtime/index.js';
+import { DnsService, Jitsu, MdnsResponder, SignpostService, ZONE_PATH, ZONE_TTL_SECONDS, publishedAddresses, showZone, signpostCommands, signpostTransport } from './signpost/index.js';
+import { DeviceSettings, HardwareService, LogSink, PORT_NAMES, Runtime, UsageError, boardHardware, loadBoard, type RunConfig, type Service } from './runtime/index.js';
 import { UserStores, defaultMergeTypes } from './store/index.js';
 
 export interface System {
@@ -59,7 +59,34 @@ export async function startSystem(config: RunConfig, logSink: LogSink): Promise<
       log.info('settings changed', { hostname: settings.hostname(), timezone: settings.timezone() });
     },
   });
-  addDataCommands(shell, { users, stores });
+  // Signpost is made here (nothing is bound until it starts) because sync reaches paired devices through it.
+  const ownerBranch = () => {
+    const owner = auth.owner();
+    return owner === undefined ? undefined : stores.ensure(owner).branch('main');
+  };
+  const signpost = new SignpostService({
+    listen: config.listen,
+    port: config.ports.channel,
+    secretsDir: config.data.secrets,
+    configDir: config.data.config,
+    ownerBranch,
+    serveHttp: (connection, device) => {
+      markDeviceConnection(connection, device);
+      http.serveConnection(connection);
+    },
+    pairingRequest: () => ({
+      device: settings.hostname(),
+      services: [...PORT_NAMES],
+      tlsKey: tls.publicKey().export({ type: 'spki', format: 'pem' }) as string,
+      dns: tls.names.dns,
+      ips: tls.names.ips,
+    }),
+    installTlsCertificate: (certificate) => tls.install(certificate),
+    log: log.child('signpost'),
+  });
+  const transport = signpostTransport(signpost);
+  addDataCommands(shell, { users, stores, secretsDir: config.data.secrets, transport });
+  for (const command of signpostCommands(signpost, () => config.ports.channel)) shell.add(command);
 
   // The console socket goes first: it is also the lock that keeps a second instance off this data.
   runtime.services.add(new ConsoleSocketService(config.data.consoleSocket, shell, log.child('console')));
@@ -88,7 +115,8 @@ export async function startSystem(config: RunConfig, logSink: LogSink): Promise<
   });
   // After the servers, so that its event streams are closed first on stop.
   runtime.services.add(mountApi(http.router, { stores, auth, log: log.child('api') }));
-  runtime.services.add(new SyncService(users, stores, config.data.secrets, log.child('sync')));
+  runtime.services.add(signpost);
+  runtime.services.add(new SyncService(users, stores, config.data.secrets, log.child('sync'), undefined, transport));
   const dns = new DnsService({
     listen: config.listen,
     port: config.ports.dns,
@@ -96,10 +124,8 @@ export async function startSystem(config: RunConfig, logSink: LogSink): Promise<
     secretsDir: config.data.secrets,
     hostname: () => settings.hostname(),
     ownerZone: () => {
-      const owner = auth.owner();
-      if (owner === undefined) return { text: undefined, version: '' };
-      const main = stores.ensure(owner).branch('main');
-      return { text: main.get(ZONE_PATH)?.toString('utf8'), version: main.head() ?? '' };
+      const main = ownerBranch();
+      return main === undefined ? { text: undefined, version: '' } : { text: main.get(ZONE_PATH)?.toString('utf8'), version: main.head() ?? '' };
     },
     addresses: () => publishedAddresses(config.listen),
     services: () => davDiscovery(config.ports),

@@ -7,6 +7,7 @@ import { sha1 } from '../native.js';
 import { UsageError, dataDirLayout } from '../runtime/index.js';
 import { VERSION } from '../version.js';
 import { dataOption, expectPositionals, parse, type OptionSpec, type Parsed } from './args.js';
+import { PAIR_OPTIONS, PAIR_USAGE, pairCommand } from './pair.js';
 import { OWNER_OPTIONS, OWNER_USAGE, ownerCommand } from './owner.js';
 import { RUN_OPTIONS, runCommand, runUsage } from './run.js';
 import { REMOTE_OPTIONS, REMOTE_USAGE, SYNC_OPTIONS, SYNC_USAGE, remoteCommand, syncCommand } from './remote.js';
@@ -70,6 +71,12 @@ const COMMANDS: Record<string, CliCommand> = {
     usage: () => OWNER_USAGE,
     options: OWNER_OPTIONS,
     run: ownerCommand,
+  },
+  pair: {
+    summary: "pair a device with the owner key held here (the device waits with 'pair' on its console)",
+    usage: () => PAIR_USAGE,
+    options: PAIR_OPTIONS,
+    run: pairCommand,
   },
   console: {
     summary: 'attach to the console of a running instance',

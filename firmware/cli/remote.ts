@@ -1,7 +1,7 @@
 /** `nymote remote add|list|remove` and `nymote sync`: a user's store and its remotes. */
 import path from 'node:path';
 import { UserDirectory } from '../accounts/index.js';
-import { Remotes, syncRemote } from '../git/index.js';
+import { Remotes, syncRemote, type SyncResult } from '../git/index.js';
 import { UsageError, prepareDataDir } from '../runtime/index.js';
 import { Store } from '../store/index.js';
 import { dataOption, expectPositionals, pickUser, stringOption, type OptionSpec, type Parsed } from './args.js';
@@ -75,10 +75,14 @@ export async function syncCommand({ values, positionals }: Parsed): Promise<numb
   const { store, remotes } = openUserStore(values, 'sync');
   try {
     const result = await syncRemote(store, remotes, name, stringOption(values, 'branch') ?? 'main');
-    const conflicts = result.conflicts.length > 0 ? `, ${result.conflicts.length} conflicts kept under conflicts/` : '';
-    process.stdout.write(`synced ${result.branch} with ${name}: ${result.merge}${conflicts}${result.pushed ? ', pushed' : ''}\n`);
+    process.stdout.write(`${describeSync(result)}\n`);
     return 0;
   } finally {
     await store.close();
   }
+}
+
+export function describeSync(result: SyncResult): string {
+  const conflicts = result.conflicts.length > 0 ? `, ${result.conflicts.length} conflicts kept under conflicts/` : '';
+  return `synced ${result.branch} with ${result.remote}: ${result.merge}${conflicts}${result.pushed ? ', pushed' : ''}`;
 }

@@ -1,12 +1,15 @@
 /**
- * `user` and `store` on the console: the same actions as `nymote user` and `nymote store`,
- * on the running firmware's own stores. Passwords are asked for twice, never echoed, never
+ * `user`, `store` and `sync` on the console: the same actions as `nymote user`, `nymote store`
+ * and `nymote sync`, on the running firmware's own stores (sync with a paired device runs here,
+ * where the Signpost channel is). Passwords are asked for twice, never echoed, never
  * taken as arguments (they would sit in the history).
  */
 import { parse, pickUser, stringOption } from '../cli/args.js';
 import { STORE_OPTIONS, storeAction } from '../cli/store.js';
+import { SYNC_OPTIONS, describeSync } from '../cli/remote.js';
 import type { UserDirectory } from '../accounts/index.js';
 import { NymoteError, UsageError } from '../runtime/index.js';
+import { Remotes, syncRemote, type RemoteTransport } from '../git/index.js';
 import type { UserStores } from '../store/index.js';
 import { askNewPassword } from './setup.js';
 import type { Shell } from './shell.js';
@@ -14,9 +17,12 @@ import type { Shell } from './shell.js';
 export interface DataCommandContext {
   users: UserDirectory;
   stores: UserStores;
+  secretsDir: string;
+  /** Reaches remotes that are not plain HTTP(S): signpost://<device>. */
+  transport?: RemoteTransport;
 }
 
-export function addDataCommands(shell: Shell, { users, stores }: DataCommandContext): void {
+export function addDataCommands(shell: Shell, { users, stores, secretsDir, transport }: DataCommandContext): void {
   shell.add({
     name: 'user',
     summary: 'add, list, change the password of, or remove users',
@@ -74,6 +80,19 @@ export function addDataCommands(shell: Shell, { users, stores }: DataCommandCont
         readValue: () => Promise.reject(new UsageError('store set: give PATH and VALUE')),
       });
       for (const line of text.replace(/\n$/, '').split('\n')) io.line(line);
+    },
+  });
+  shell.add({
+    name: 'sync',
+    summary: 'fetch, merge and push a branch with a remote (another nymote, a paired device, any git server)',
+    usage: 'sync NAME [--user U] [--branch B]',
+    run: async (args, io) => {
+      const { values, positionals } = parse('sync', args, SYNC_OPTIONS);
+      if (positionals.length !== 1) throw new UsageError('usage: sync NAME [--user U] [--branch B]');
+      const user = pickUser('sync', users, stringOption(values, 'user'));
+      const store = stores.get(user);
+      const result = await syncRemote(store, new Remotes(store.gitDir, secretsDir, user), positionals[0]!, stringOption(values, 'branch') ?? 'main', transport);
+      io.line(describeSync(result));
     },
   });
 }

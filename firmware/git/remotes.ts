@@ -34,8 +34,13 @@ export function splitCredentials(url: string): { url: string; credentials?: Remo
   } catch {
     throw new NymoteError('EINVAL', `invalid URL '${url.replace(/\/\/[^@/]*@/, '//***@').slice(0, 200)}'`);
   }
+  if (parsed.protocol === 'signpost:') {
+    // A paired device: the channel authenticates both ends, so there is nothing to keep.
+    if (parsed.username !== '' || parsed.password !== '') throw new NymoteError('EINVAL', 'signpost:// remotes take no credentials: pairing authenticates the devices');
+    return { url };
+  }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new NymoteError('EINVAL', `unsupported remote URL scheme '${parsed.protocol}' (use http or https)`);
+    throw new NymoteError('EINVAL', `unsupported remote URL scheme '${parsed.protocol}' (use http, https or signpost)`);
   }
   if (parsed.username === '' && parsed.password === '') return { url };
   const credentials = { username: decodeURIComponent(parsed.username), password: decodeURIComponent(parsed.password) };

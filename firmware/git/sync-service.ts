@@ -7,7 +7,7 @@ import type { UserDirectory } from '../accounts/index.js';
 import { describeError, type Logger, type Service } from '../runtime/index.js';
 import type { UserStores } from '../store/index.js';
 import { Remotes } from './remotes.js';
-import { syncRemote } from './sync.js';
+import { syncRemote, type RemoteTransport } from './sync.js';
 
 /** How often the list of remotes is re-read, so remotes added by the CLI are picked up. */
 const RESCAN_MS = 60_000;
@@ -26,6 +26,7 @@ export class SyncService implements Service {
     private readonly secretsDir: string,
     private readonly log: Logger,
     private readonly tickMs = 1000,
+    private readonly transport?: RemoteTransport,
   ) {}
 
   async start(): Promise<void> {
@@ -68,7 +69,7 @@ export class SyncService implements Service {
         this.lastSync.set(key, Date.now());
         try {
           const store = this.stores.get(user);
-          const result = await syncRemote(store, new Remotes(store.gitDir, this.secretsDir, user), remote);
+          const result = await syncRemote(store, new Remotes(store.gitDir, this.secretsDir, user), remote, 'main', this.transport);
           this.log.info('synced', { user, remote, merge: result.merge, conflicts: result.conflicts.length, pushed: result.pushed });
         } catch (err) {
           this.log.warn('sync failed', { user, remote, error: describeError(err) });

@@ -5,8 +5,10 @@
  * another writer on the remote is retried from the fetch.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import git from 'isomorphic-git';
-import http from 'isomorphic-git/http/node';
+import nodeHttp from 'isomorphic-git/http/node';
+import type { HttpClient } from 'isomorphic-git';
 import { NymoteError, describeError } from '../runtime/index.js';
 import type { ObjectId, Store } from '../store/index.js';
 import type { RemoteCredentials, Remotes } from './remotes.js';
@@ -22,13 +24,20 @@ export interface SyncResult {
   head: ObjectId | undefined;
 }
 
+/**
+ * How a remote's URL is reached when it is not plain HTTP(S): the client to use and the URL to
+ * hand it (Signpost maps signpost://<device>[/<user>] onto a stream to that device; the user
+ * defaults to the one whose store syncs). Undefined: not ours.
+ */
+export type RemoteTransport = (url: string, user: string) => { http: HttpClient; url: string } | undefined;
+
 const ATTEMPTS = 3;
 // One sync at a time per repository: periodic and manual syncs must not interleave.
 const running = new Map<string, Promise<unknown>>();
 
-export async function syncRemote(store: Store, remotes: Remotes, name: string, branch = 'main'): Promise<SyncResult> {
+export async function syncRemote(store: Store, remotes: Remotes, name: string, branch = 'main', transport?: RemoteTransport): Promise<SyncResult> {
   const previous = running.get(store.gitDir) ?? Promise.resolve();
-  const attempt = previous.catch(() => undefined).then(() => syncOnce(store, remotes, name, branch));
+  const attempt = previous.catch(() => undefined).then(() => syncOnce(store, remotes, name, branch, transport));
   running.set(store.gitDir, attempt);
   try {
     return await attempt;
@@ -37,11 +46,12 @@ export async function syncRemote(store: Store, remotes: Remotes, name: string, b
   }
 }
 
-async function syncOnce(store: Store, remotes: Remotes, name: string, branch: string): Promise<SyncResult> {
+async function syncOnce(store: Store, remotes: Remotes, name: string, branch: string, transport: RemoteTransport | undefined): Promise<SyncResult> {
   const remote = await remotes.get(name);
   const auth = remotes.credentials(name);
+  const via = clientFor(remote.url, path.basename(store.gitDir, '.git'), transport);
   for (let i = 1; ; i++) {
-    const fetched = await fetchBranch(store, remote.url, name, branch, auth);
+    const fetched = await fetchBranch(store, via, name, branch, auth);
     let merge: SyncResult['merge'] = 'nothing-fetched';
     let conflicts: string[] = [];
     if (fetched !== undefined) {
@@ -51,10 +61,19 @@ async function syncOnce(store: Store, remotes: Remotes, name: string, branch: st
     }
     const head = store.branch(branch).head();
     if (head === undefined || head === fetched) return { remote: name, branch, merge, conflicts, pushed: false, head };
-    const pushed = await pushBranch(store, remote.url, branch, auth);
+    const pushed = await pushBranch(store, via, branch, auth);
     if (pushed) return { remote: name, branch, merge, conflicts, pushed: true, head };
     if (i >= ATTEMPTS) throw new NymoteError('ECONFLICT', `remote '${name}' kept moving; sync gave up after ${ATTEMPTS} attempts`);
   }
+}
+
+type Via = { http: HttpClient; url: string };
+
+function clientFor(url: string, user: string, transport: RemoteTransport | undefined): Via {
+  if (/^https?:/i.test(url)) return { http: nodeHttp, url };
+  const via = transport?.(url, user);
+  if (via === undefined) throw new NymoteError('EREMOTE', `${url}: this remote is reached through the running nymote: use \`sync NAME\` on its console`);
+  return via;
 }
 
 function authCallbacks(auth: RemoteCredentials | undefined, url: string) {
@@ -67,7 +86,7 @@ function authCallbacks(auth: RemoteCredentials | undefined, url: string) {
 }
 
 /** Fetches the remote's branch into refs/remotes/<name>/<branch>; undefined if it has none. */
-async function fetchBranch(store: Store, url: string, name: string, branch: string, auth: RemoteCredentials | undefined): Promise<ObjectId | undefined> {
+async function fetchBranch(store: Store, { http, url }: Via, name: string, branch: string, auth: RemoteCredentials | undefined): Promise<ObjectId | undefined> {
   const refs = await clientCall(url, () => git.listServerRefs({ http, url, prefix: `refs/heads/${branch}`, ...authCallbacks(auth, url) }));
   if (!refs.some((r) => r.ref === `refs/heads/${branch}`)) return undefined;
   const result = await clientCall(url, () =>
@@ -79,7 +98,7 @@ async function fetchBranch(store: Store, url: string, name: string, branch: stri
 }
 
 /** Pushes the branch; false when the remote moved meanwhile (not a fast-forward). */
-async function pushBranch(store: Store, url: string, branch: string, auth: RemoteCredentials | undefined): Promise<boolean> {
+async function pushBranch(store: Store, { http, url }: Via, branch: string, auth: RemoteCredentials | undefined): Promise<boolean> {
   try {
     const result = await clientCall(url, () =>
       git.push({ fs, http, gitdir: store.gitDir, url, ref: branch, remoteRef: branch, ...authCallbacks(auth, url) }),

@@ -26,7 +26,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { UserDirectory } from '../accounts/index.js';
 import type { TokenStore } from '../accounts/tokens.js';
-import type { Logger } from '../runtime/index.js';
+import { expandIpv6, isLoopbackAddress, type Logger } from '../runtime/index.js';
+
+export { isLoopbackAddress };
 import { sendError } from './respond.js';
 
 export interface Principal {
@@ -47,12 +49,15 @@ export const FIRMWARE_REPOSITORY = 'firmware';
 // ---------------------------------------------------------------------------------------------
 // Where credentials may come from
 
-/** True for 127.0.0.0/8, ::1 and their IPv4-mapped forms. */
-export function isLoopbackAddress(address: string | undefined): boolean {
-  if (address === undefined) return false;
-  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
-  if (/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4)) return true;
-  return expandIpv6(address) === '0000:0000:0000:0000:0000:0000:0000:0001';
+/**
+ * Connections that arrive over the Signpost channel from one of the owner's devices, keyed by
+ * the connection object that node:http sees as req.socket. The channel authenticated the
+ * device (its certificate chains to the owner), so no password is asked on them.
+ */
+const deviceConnections = new WeakMap<object, string>();
+
+export function markDeviceConnection(connection: object, device: string): void {
+  deviceConnections.set(connection, device);
 }
 
 /** Whether a connection may carry credentials: TLS, or plain HTTP from this machine. */
@@ -70,19 +75,6 @@ export function clientKey(address: string | undefined): string {
   if (address.startsWith('::ffff:') && address.includes('.')) return address.slice(7);
   const full = expandIpv6(address);
   return full === undefined ? address : `${full.split(':').slice(0, 4).join(':')}::/64`;
-}
-
-function expandIpv6(address: string): string | undefined {
-  if (!address.includes(':') || address.includes('.')) return undefined;
-  const bare = address.split('%')[0]!;
-  const halves = bare.split('::');
-  if (halves.length > 2) return undefined;
-  const left = halves[0] === '' ? [] : halves[0]!.split(':');
-  const right = halves.length === 2 && halves[1] !== '' ? halves[1]!.split(':') : [];
-  const fill = halves.length === 2 ? 8 - left.length - right.length : 0;
-  const groups = [...left, ...Array<string>(Math.max(fill, 0)).fill('0'), ...right];
-  if (groups.length !== 8 || groups.some((g) => !/^[0-9a-fA-F]{1,4}$/.test(g))) return undefined;
-  return groups.map((g) => g.toLowerCase().padStart(4, '0')).join(':');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -345,6 +337,13 @@ export class Authenticator {
   gitAuthorizer(): GitAuthorizer {
     return async (req, res, repo, _access) => {
       const name = repo.endsWith('.git') ? repo.slice(0, -4) : repo;
+      const device = deviceConnections.get(req.socket);
+      if (device !== undefined) {
+        // One of the owner's devices holds a replica of every store it syncs: it reaches any user's.
+        if (name !== FIRMWARE_REPOSITORY && this.users.exists(name)) return { user: name };
+        sendError(res, 404, 'ENOTFOUND', `no store ${name.slice(0, 40)}.git here (asked by device ${device})`);
+        return undefined;
+      }
       const principal = await this.requireUser(req, res);
       if (principal === undefined) return undefined;
       const allowed = name === FIRMWARE_REPOSITORY ? principal.user === this.owner() : principal.user === name;

@@ -5,6 +5,6 @@ export { sendJson, sendError, sendHtml, escapeHtml } from './respond.js';
 export { mountStatusRoutes } from './status.js';
 export { createHttpsService } from './https.js';
 export { TlsCredentials, defaultTlsNames, type TlsNames, type TlsServerOptions } from './tls.js';
-export { Authenticator, type Principal, type GitAuthorizer } from './auth.js';
+export { Authenticator, markDeviceConnection, type Principal, type GitAuthorizer } from './auth.js';
 export { readBody } from './body.js';
 export { mountApi } from './api/index.js';

@@ -5,6 +5,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { addressOf, describeError, listenTcp, type Logger, type Service } from '../runtime/index.js';
 import { sendError } from './respond.js';
 import { Router } from './router.js';
@@ -112,6 +113,14 @@ export class HttpService implements Service {
   describe() {
     const addr = addressOf(this.server);
     return addr === undefined ? {} : { listen: [addr] };
+  }
+
+  /**
+   * Serves HTTP on a connection that did not come through the listening socket: a Signpost
+   * stream from one of the owner's devices. It gets the same limits, timeouts and routes.
+   */
+  serveConnection(connection: Duplex): void {
+    this.server.emit('connection', connection);
   }
 
   /** The bound port (useful when started on port 0). */

@@ -14,6 +14,7 @@ export { PORTS, PORT_NAMES, parsePort, resolvePorts, type Mode, type PortName, t
 export { dataDirPath, dataDirLayout, prepareDataDir, eraseDataDir, type DataDir } from './datadir.js';
 export { writeFileDurable, withFileLock, fsyncDirectory, StagedFiles } from './durable.js';
 export { listenTcp, addressOf, bindError } from './listen.js';
+export { expandIpv6, isLoopbackAddress } from './addresses.js';
 export { defaultListenAddress, type RunConfig, type ConsoleMode } from './config.js';
 export { HardwareService, boardHardware, loadBoard, type Board, type HardwareParts } from './hardware.js';
 export { DeviceSettings, parseNetwork, formatNetwork, hostnameProblem, timezoneProblem, type NetworkSettings } from './settings.js';
