@@ -12,6 +12,6 @@ export * from './identity/index.js';
 export { Jitsu, type Summonable, type SummonState } from './jitsu.js';
 export { MdnsResponder } from './mdns/index.js';
 export { PAIRING_PROTOCOL, pairWithDevice, type PairingPerson } from './pairing/index.js';
-export { SignpostService, signpostTransport, type SignpostOptions } from './service.js';
+export { SignpostService, pathProfile, signpostTransport, type SignpostOptions } from './service.js';
 export { EndpointBook } from './endpoints.js';
 export { signpostCommands } from './commands.js';

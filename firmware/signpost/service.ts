@@ -37,6 +37,7 @@ import { StreamMux } from './streams/index.js';
 /** How often the owner's store is looked at for new, changed or revoked devices. */
 const REFRESH_MS = 5_000;
 const INCARNATION_BYTES = 8;
+const LOOPBACK_WINDOW_BYTES = 16 << 20;
 export const SIGNPOST_SCHEME = 'signpost:';
 
 export interface SignpostOptions {
@@ -220,20 +221,15 @@ export class SignpostService implements Service {
   private muxOf(peer: KnownPeer): StreamMux {
     if (peer.mux !== undefined) return peer.mux;
     const key = Buffer.from(peer.certificate.dh, 'base64url');
+    const { recordBytes, ...windows } = pathProfile(peer.endpoint ?? this.endpoints.get(peer.certificate.id), this.options.mtu);
     const mux = new StreamMux(
-      { send: (datagram) => this.channel.send(key, datagram), maxPayload: this.recordBytes(peer) },
+      { send: (datagram) => this.channel.send(key, datagram), maxPayload: recordBytes },
       // Both sides must agree on who opens odd stream ids: the smaller channel key does.
-      { role: Buffer.compare(this.keys.dhPublic, key) < 0 ? 'initiator' : 'responder', log: this.options.log.child('streams'), peer: peer.certificate.device },
+      { role: Buffer.compare(this.keys.dhPublic, key) < 0 ? 'initiator' : 'responder', log: this.options.log.child('streams'), peer: peer.certificate.device, ...windows },
     );
     mux.listen('http', (stream) => this.options.serveHttp(stream, peer.certificate.device));
     peer.mux = mux;
     return mux;
-  }
-
-  /** Records as large as the path carries: WireGuard's 1420 bytes on a network, nearly 64 KiB on loopback. */
-  private recordBytes(peer: KnownPeer): number {
-    const endpoint = peer.endpoint ?? this.endpoints.get(peer.certificate.id);
-    return endpoint !== undefined && isLoopbackAddress(endpoint.address) ? MAX_DATA_PAYLOAD : (this.options.mtu ?? DEFAULT_MTU);
   }
 
   /** The peer entry for a certificate (a newer certificate of the same key replaces the older). */
@@ -282,6 +278,16 @@ export class SignpostService implements Service {
       this.peers.delete(key);
     }
   }
+}
+
+/**
+ * How a path to a peer is used. On a network: WireGuard's 1420-byte records and the streams'
+ * default windows. On loopback (two instances on one machine): the largest records UDP takes,
+ * and windows big enough to keep a bulk transfer going while the other process catches up.
+ */
+export function pathProfile(endpoint: Endpoint | undefined, networkMtu = DEFAULT_MTU): { recordBytes: number; streamWindowBytes?: number; sendBufferBytes?: number } {
+  if (endpoint === undefined || !isLoopbackAddress(endpoint.address)) return { recordBytes: networkMtu };
+  return { recordBytes: MAX_DATA_PAYLOAD, streamWindowBytes: LOOPBACK_WINDOW_BYTES, sendBufferBytes: LOOPBACK_WINDOW_BYTES };
 }
 
 /**

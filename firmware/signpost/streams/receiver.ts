@@ -46,10 +46,10 @@ export class StreamReceiver {
     }
     if (end <= this.next) return 'duplicate';
     const start = Math.max(offset, this.next);
-    const copy = Buffer.from(bytes.subarray(start - offset, end - offset));
-    if (start > this.next) return this.wait(start, copy);
+    const piece = keepable(bytes.subarray(start - offset, end - offset));
+    if (start > this.next) return this.wait(start, piece);
     this.next = end;
-    this.deliver(copy);
+    this.deliver(piece);
     this.drainWaiting();
     this.endIfComplete();
     return 'delivered';
@@ -122,4 +122,13 @@ export class StreamReceiver {
     this.ended = true;
     this.onEnd();
   }
+}
+
+/**
+ * The piece as it may be kept: a view when it is most of the datagram it came in (a bulk
+ * transfer's DATA frame; copying 64 KiB per datagram costs as much as opening it), else a copy,
+ * so a small piece never holds a whole datagram's memory that the window does not count.
+ */
+function keepable(piece: Buffer): Buffer {
+  return piece.length * 2 >= piece.buffer.byteLength ? piece : Buffer.from(piece);
 }

@@ -158,7 +158,7 @@ export function parseDatagram(datagram: Buffer): ParsedDatagram {
  * datagram being filled sends it and starts the next. `flush` sends the last one.
  */
 export class DatagramWriter {
-  private readonly scratch: Buffer;
+  private scratch: Buffer;
   private length = DATAGRAM_HEADER_BYTES;
 
   constructor(
@@ -227,9 +227,16 @@ export class DatagramWriter {
 
   flush(): void {
     if (this.length === DATAGRAM_HEADER_BYTES) return;
-    // A copy the link may keep: the scratch buffer is filled again at once.
-    const datagram = Buffer.allocUnsafe(this.length);
-    this.scratch.copy(datagram, 0, 0, this.length);
+    // The link may keep the datagram, so the next one is filled in a new buffer: for a full
+    // datagram that is cheaper than a copy; a small one (an ACK) is copied out instead.
+    let datagram: Buffer;
+    if (this.length * 2 >= this.maxPayload) {
+      datagram = this.scratch.subarray(0, this.length);
+      this.scratch = Buffer.allocUnsafe(this.maxPayload);
+      this.scratch[0] = WIRE_VERSION;
+    } else {
+      datagram = Buffer.from(this.scratch.subarray(0, this.length));
+    }
     this.length = DATAGRAM_HEADER_BYTES;
     this.counters.datagramsSent++;
     this.send(datagram);
