@@ -81,6 +81,7 @@ export async function startSystem(config: RunConfig, logSink: LogSink): Promise<
       dns: tls.names.dns,
       ips: tls.names.ips,
     }),
+    tlsCertificate: () => tls.serverOptions().cert,
     installTlsCertificate: (certificate) => tls.install(certificate),
     log: log.child('signpost'),
   });

@@ -10,22 +10,28 @@ import { UserDirectory } from '../accounts/index.js';
 import { NymoteError, PORTS, UsageError, parsePort, prepareDataDir } from '../runtime/index.js';
 import { DeviceKeys, EndpointBook, OwnerCa, OwnerKey, OwnerRecords, Trust, deviceCertificatePath, formatDeviceCertificate, pairWithDevice } from '../signpost/index.js';
 import { Store } from '../store/index.js';
-import { dataOption, expectPositionals, type OptionSpec, type Parsed } from './args.js';
+import { dataOption, expectPositionals, stringOption, type OptionSpec, type Parsed } from './args.js';
 
-export const PAIR_OPTIONS: OptionSpec = {};
+export const PAIR_OPTIONS: OptionSpec = {
+  days: { type: 'string' },
+};
 
 export const PAIR_USAGE = [
-  'usage: nymote pair HOST[:PORT]',
+  'usage: nymote pair HOST[:PORT] [--days N]',
   '',
   `Pair the device at HOST (channel port, default ${PORTS.channel.device}) with the owner key held here.`,
   "Type 'pair' on the device's console first. Both sides show a six-digit code: answer y on",
   'both only if the codes are the same. The device gets a certificate from the owner key and a',
-  "TLS certificate from the owner's CA; the owner's store records it.",
+  "TLS certificate from the owner's CA; the owner's store records it. --days: how long the",
+  'certificates last (default 365; the device renews them through this computer before they end).',
 ].join('\n');
 
 export async function pairCommand({ values, positionals }: Parsed): Promise<number> {
   const [target] = expectPositionals('pair', positionals, ['HOST[:PORT]']) as [string];
   const { host, port } = parseTarget(target);
+  const daysText = stringOption(values, 'days');
+  const days = daysText === undefined ? undefined : Number(daysText);
+  if (days !== undefined && (!Number.isInteger(days) || days < 1 || days > 3650)) throw new UsageError(`pair: invalid --days '${daysText}' (1-3650)`);
   const data = prepareDataDir(dataOption(values));
   const owner = OwnerKey.load(data.secrets);
   const ca = OwnerCa.load(data.secrets);
@@ -47,6 +53,7 @@ export async function pairCommand({ values, positionals }: Parsed): Promise<numb
       ca,
       keys: DeviceKeys.loadOrCreate(data.secrets),
       devices,
+      ...(days === undefined ? {} : { days }),
       person: {
         say: (line) => process.stdout.write(`${line}\n`),
         confirm: async (question) => /^\s*y(es)?\s*$/i.test(await prompt.question(question)),

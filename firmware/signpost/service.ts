@@ -24,19 +24,26 @@ import { EndpointBook } from './endpoints.js';
 import {
   DeviceKeys,
   OwnerRecords,
+  RENEW_BEFORE_DAYS,
   Trust,
   deviceCertificatePath,
+  deviceCertificateSignedBy,
   formatDeviceCertificate,
   parseDeviceCertificate,
+  tlsCertificateDue,
   verifyDeviceCertificate,
   type DeviceCertificate,
 } from './identity/index.js';
 import { pairAsDevice, type PairingPerson } from './pairing/index.js';
+import { RENEWAL_SERVICE, answerRenewal, askRenewal, type RenewalGrant } from './renewal.js';
 import { StreamMux } from './streams/index.js';
 
 /** How often the owner's store is looked at for new, changed or revoked devices. */
 const REFRESH_MS = 5_000;
 const INCARNATION_BYTES = 8;
+/** How often this device looks whether its certificates are due (also whenever a peer comes up). */
+const RENEWAL_CHECK_MS = 3_600_000;
+const DAY_MS = 86_400_000;
 const LOOPBACK_WINDOW_BYTES = 16 << 20;
 export const SIGNPOST_SCHEME = 'signpost:';
 
@@ -52,7 +59,9 @@ export interface SignpostOptions {
   serveHttp: (connection: Duplex, device: string) => void;
   /** What this device asks the owner to certify at pairing. */
   pairingRequest: () => { device: string; services: string[]; tlsKey: string; dns: string[]; ips: string[] };
-  /** Keeps the TLS certificate the owner's CA issued at pairing. */
+  /** The TLS certificate served now (PEM), to see when it is due for renewal. */
+  tlsCertificate: () => string;
+  /** Keeps a TLS certificate the owner's CA issued (at pairing, at renewal). */
   installTlsCertificate: (certificate: string) => void;
   log: Logger;
   /** Record size on a network path (DEFAULT_MTU); a loopback path takes the largest records. */
@@ -77,7 +86,9 @@ export class SignpostService implements Service {
   private readonly peers = new Map<string, KnownPeer>();
   private refreshedAt = '';
   private timer: NodeJS.Timeout | undefined;
+  private renewalTimer: NodeJS.Timeout | undefined;
   private pairing = false;
+  private renewing = false;
 
   constructor(private readonly options: SignpostOptions) {
     this.keys = DeviceKeys.loadOrCreate(options.secretsDir);
@@ -94,6 +105,9 @@ export class SignpostService implements Service {
       mtu: MAX_DATA_PAYLOAD,
     });
     this.channel.onMessage((publicKey, data, endpoint) => this.onRecord(publicKey, data, endpoint));
+    this.channel.onPeer((_, event) => {
+      if (event === 'up') void this.renewIfDue();
+    });
   }
 
   async start(): Promise<void> {
@@ -101,10 +115,13 @@ export class SignpostService implements Service {
     this.refresh();
     this.timer = setInterval(() => this.refresh(), REFRESH_MS);
     this.timer.unref();
+    this.renewalTimer = setInterval(() => void this.renewIfDue(), RENEWAL_CHECK_MS);
+    this.renewalTimer.unref();
   }
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    clearInterval(this.renewalTimer);
     for (const peer of this.peers.values()) peer.mux?.close('signpost stopped');
     await this.channel.stop();
   }
@@ -228,8 +245,64 @@ export class SignpostService implements Service {
       { role: Buffer.compare(this.keys.dhPublic, key) < 0 ? 'initiator' : 'responder', log: this.options.log.child('streams'), peer: peer.certificate.device, ...windows },
     );
     mux.listen('http', (stream) => this.options.serveHttp(stream, peer.certificate.device));
+    mux.listen(RENEWAL_SERVICE, (stream) => void this.renewFor(stream, peer));
     peer.mux = mux;
     return mux;
+  }
+
+  /**
+   * Asks the owner's devices that are up for new certificates when this one's are due (fewer
+   * than RENEW_BEFORE_DAYS left); the device holding the owner key answers. What comes back is
+   * taken only if it is the owner's, for this device's own keys, and later than what it has.
+   */
+  private async renewIfDue(): Promise<void> {
+    const trust = this.trust;
+    if (trust === undefined || this.renewing) return;
+    const now = new Date();
+    const certificateDue = Date.parse(trust.certificate.notAfter) - now.getTime() < RENEW_BEFORE_DAYS * DAY_MS;
+    if (!certificateDue && !tlsCertificateDue(this.options.tlsCertificate(), trust.caCertificate, now)) return;
+    this.renewing = true;
+    try {
+      const { tlsKey, dns, ips } = this.options.pairingRequest();
+      for (const peer of this.peers.values()) {
+        if (this.channel.peerStatus(Buffer.from(peer.certificate.dh, 'base64url'))?.up !== true) continue;
+        try {
+          const grant = await askRenewal(this.muxOf(peer).open(RENEWAL_SERVICE), { tlsKey, dns, ips });
+          await this.adoptRenewal(trust, grant);
+          this.options.log.info('certificates renewed', { by: peer.certificate.device, until: this.trust?.certificate.notAfter });
+          return;
+        } catch (err) {
+          this.options.log.info('no renewal from a peer', { device: peer.certificate.device, reason: describeError(err) });
+        }
+      }
+    } finally {
+      this.renewing = false;
+    }
+  }
+
+  private async adoptRenewal(trust: Trust, grant: RenewalGrant): Promise<void> {
+    const certificate = parseDeviceCertificate(grant.certificate);
+    const own = trust.certificate;
+    if (!deviceCertificateSignedBy(certificate, trust.owner) || certificate.sign !== own.sign || certificate.dh !== own.dh || certificate.notAfter <= own.notAfter) {
+      throw new NymoteError('ERENEW', "the renewed certificate is not the owner's, not for this device, or not newer");
+    }
+    if (tlsCertificateDue(grant.tls, trust.caCertificate)) throw new NymoteError('ERENEW', "the renewed TLS certificate is not from the owner's CA or already due");
+    this.options.installTlsCertificate(grant.tls);
+    this.trust = Trust.save(this.options.secretsDir, { owner: trust.owner, certificate, caCertificate: trust.caCertificate });
+    await this.options.ownerBranch()?.set(deviceCertificatePath(certificate.id), formatDeviceCertificate(certificate), { message: `signpost: renewed certificate of ${certificate.device} (${certificate.id})` });
+  }
+
+  /** Where the owner key is, a peer's request for new certificates gets them (and the owner's store records them). */
+  private async renewFor(stream: Duplex, peer: KnownPeer): Promise<void> {
+    const renewed = await answerRenewal(stream, peer.certificate, this.options.secretsDir);
+    if (renewed === undefined) return;
+    peer.certificate = renewed;
+    this.options.log.info('renewed the certificates of a device', { device: renewed.device, id: renewed.id, until: renewed.notAfter });
+    try {
+      await this.options.ownerBranch()?.set(deviceCertificatePath(renewed.id), formatDeviceCertificate(renewed), { message: `signpost: renew device ${renewed.device} (${renewed.id})` });
+    } catch (err) {
+      this.options.log.warn('could not record a renewed certificate', { device: renewed.id, error: describeError(err) });
+    }
   }
 
   /** The peer entry for a certificate (a newer certificate of the same key replaces the older). */

@@ -5,11 +5,15 @@
  * same code on both — then the owner's store syncs over the secure channel
  * (`nymote remote add b signpost://<B>`, `sync b` on A's console), in both directions, also
  * after B is killed and restarted. A "no" on either side pairs nothing. B's HTTPS serves the
- * owner-issued certificate, which curl verifies against `nymote owner ca-cert`.
+ * owner-issued certificate, which curl verifies against `nymote owner ca-cert`; paired for ten
+ * days, B renews its certificates through the laptop. Garbage on the channel port is counted;
+ * a revoked B is dropped by the laptop and refused at its next handshake.
  */
 import { spawn } from 'node:child_process';
+import dgram from 'node:dgram';
 import fs from 'node:fs';
 import path from 'node:path';
+import tls from 'node:tls';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { NYMOTE, nymote, startInstance, tool, type Instance } from '../_lib/cli.js';
@@ -99,7 +103,8 @@ test('pairing through both consoles: the same code on both, then certificates on
     ]),
     (async () => {
       await new Promise((r) => setTimeout(r, 1000));
-      return onPty(['pair', `127.0.0.1:${channelPort(b)}`, '--data', laptop], [
+      // Ten days: short enough that the device asks for new certificates at once (fewer than 30 left).
+      return onPty(['pair', `127.0.0.1:${channelPort(b)}`, '--days', '10', '--data', laptop], [
         ['Code: \\d{3} \\d{3}', null],
         ['\\[y/N\\] ', 'y'],
         ['paired: ', null],
@@ -153,6 +158,30 @@ test('the store syncs over the channel both ways; the device list shows the peer
 
   const devices = consoleRun(laptop, ['devices']);
   assert.match(devices, new RegExp(`\\(${deviceId}\\)\\s+up\\s+127\\.0\\.0\\.1:${channelPort(b)}`), devices);
+
+  // Paired for ten days, the device got a year's certificates over the channel from the laptop.
+  const yearAway = Date.now() + 300 * 86_400_000;
+  let until = 0;
+  for (let i = 0; i < 40 && until < yearAway; i++) {
+    await new Promise((r) => setTimeout(r, 250));
+    until = Date.parse(new RegExp(`${deviceId}\\s+\\S+\\s+until (\\S+)`).exec(ok(nymote(['owner', 'show', '--data', device])))?.[1] ?? '');
+  }
+  assert.ok(until > yearAway, `device certificate renewed (until ${new Date(until).toISOString()})`);
+  const served = await servedCertificate(8443 + b.portBase, path.join(laptop, 'ca.pem'));
+  assert.ok(Date.parse(served.valid_to) > yearAway, `TLS certificate renewed (valid to ${served.valid_to})`);
+  assert.match(a.output(), /renewed the certificates of a device/);
+});
+
+test('garbage on the channel port is dropped and counted', async () => {
+  const socket = dgram.createSocket('udp4');
+  const junk = [Buffer.alloc(0), Buffer.from([1]), Buffer.alloc(148, 1), Buffer.alloc(92, 2), Buffer.alloc(64, 3), Buffer.concat([Buffer.from([4, 0, 0, 0]), Buffer.alloc(60, 9)]), Buffer.alloc(65_000, 5)];
+  for (const packet of junk) await new Promise<void>((resolve) => socket.send(packet, channelPort(b), '127.0.0.1', () => resolve()));
+  socket.close();
+  await new Promise((r) => setTimeout(r, 300));
+  const health = JSON.parse(tool('curl', ['-sS', `${b.httpUrl}/health`]).stdout) as { services: Record<string, { detail?: string }> };
+  const dropped = Number(/(\d+) packets dropped/.exec(health.services.signpost?.detail ?? '')?.[1]);
+  assert.ok(dropped >= junk.length, health.services.signpost?.detail);
+  assert.is(ok(nymote(['store', 'get', 'notes/from-laptop', '--data', device])).trim(), 'hello over signpost', 'the device still works');
 });
 
 test('kill and restart the device: the next sync resumes over a new session', async () => {
@@ -168,5 +197,28 @@ test('kill and restart the device: the next sync resumes over a new session', as
   assert.match(back, /synced main with b: \S+, pushed/, back);
   assert.is(ok(nymote(['store', 'get', 'notes/laptop-again', '--data', device])).trim(), 'and the laptop reaches it');
 });
+
+test('a revoked device is dropped by the laptop and refused at its next handshake, with the reason logged', async () => {
+  ok(nymote(['owner', 'revoke', deviceId, '--reason', 'lost', '--data', laptop]));
+  for (let i = 0; i < 40 && !/device no longer trusted[^\n]*revoked/.test(a.output()); i++) await new Promise((r) => setTimeout(r, 250));
+  assert.match(a.output(), /device no longer trusted[^\n]*revoked/);
+  // The device tries again (its next handshake): the laptop refuses it and says why.
+  const attempt = spawn(process.execPath, [NYMOTE, 'console', '--data', device], { stdio: ['pipe', 'ignore', 'ignore'] });
+  attempt.stdin.end('sync a\n');
+  for (let i = 0; i < 160 && !/channel peer refused[^\n]*revoked/.test(a.output()); i++) await new Promise((r) => setTimeout(r, 250));
+  attempt.kill();
+  assert.match(a.output(), /channel peer refused[^\n]*revoked/);
+});
+
+/** The certificate a TLS server presents, verified against the CA in `caFile`. */
+function servedCertificate(port: number, caFile: string): Promise<tls.PeerCertificate> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: fs.readFileSync(caFile) }, () => {
+      resolve(socket.getPeerCertificate());
+      socket.end();
+    });
+    socket.once('error', reject);
+  });
+}
 
 test.run();

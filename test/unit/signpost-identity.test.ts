@@ -28,6 +28,7 @@ import {
   parseRevocation,
   revocationPath,
   revokeDevice,
+  tlsCertificateDue,
   verifyCaBinding,
   verifyDeviceCertificate,
   verifyRevocation,
@@ -347,13 +348,13 @@ test('owner CA: server certificates verify against the CA for the names; renewal
   assert.is(Math.round((Date.parse(leaf.validTo) - NOW.getTime()) / DAY), 397);
   assert.is(Math.round((Date.parse(new crypto.X509Certificate(ca.issueServerCertificate({ publicKey: key, names, now: NOW, days: 90 })).validTo) - NOW.getTime()) / DAY), 90, 'a KeyObject (even private) and days');
 
-  assert.not.ok(ca.needsRenewal(pem, NOW));
-  assert.not.ok(ca.needsRenewal(pem, new Date(Date.parse(leaf.validTo) - 31 * DAY)));
-  assert.ok(ca.needsRenewal(pem, new Date(Date.parse(leaf.validTo) - 29 * DAY)), 'fewer than 30 days left');
-  assert.ok(ca.needsRenewal(pem, new Date(Date.parse(leaf.validTo) - 50 * DAY), 60), 'beforeDays');
+  assert.not.ok(tlsCertificateDue(pem, ca.certificate, NOW));
+  assert.not.ok(tlsCertificateDue(pem, ca.certificate, new Date(Date.parse(leaf.validTo) - 31 * DAY)));
+  assert.ok(tlsCertificateDue(pem, ca.certificate, new Date(Date.parse(leaf.validTo) - 29 * DAY)), 'fewer than 30 days left');
+  assert.ok(tlsCertificateDue(pem, ca.certificate, new Date(Date.parse(leaf.validTo) - 50 * DAY), 60), 'beforeDays');
   const stranger = OwnerCa.create(tempDir(), naclOwner(), { now: NOW });
-  assert.ok(ca.needsRenewal(stranger.issueServerCertificate({ publicKey: key, names, now: NOW }), NOW), 'issued by another CA');
-  assert.ok(ca.needsRenewal('not a certificate', NOW));
+  assert.ok(tlsCertificateDue(stranger.issueServerCertificate({ publicKey: key, names, now: NOW }), ca.certificate, NOW), 'issued by another CA');
+  assert.ok(tlsCertificateDue('not a certificate', ca.certificate, NOW));
 });
 
 test.run();

@@ -16,6 +16,8 @@ import { isBase64url } from './signed.js';
 import { buildCaCertificate, buildServerCertificate, newCertificateKey } from './x509.js';
 
 const DAY_MS = 86_400_000;
+/** Certificates (TLS and device) are renewed when fewer days than this remain. */
+export const RENEW_BEFORE_DAYS = 30;
 const CA_DAYS = 3650;
 const BINDING_PREFIX = 'nymote owner ca v1\n';
 
@@ -90,18 +92,24 @@ export class OwnerCa {
     const validity = { now: request.now ?? new Date(), days: request.days ?? 397 };
     return buildServerCertificate(publicKey, request.names, validity, { privateKey: this.privateKey, certificate: this.certificate });
   }
+}
 
-  /** True unless `certificate` is one of this CA's with more than `beforeDays` left. */
-  needsRenewal(certificate: string, now = new Date(), beforeDays = 30): boolean {
-    let x509: crypto.X509Certificate;
-    try {
-      x509 = new crypto.X509Certificate(certificate);
-    } catch {
-      return true;
-    }
-    if (!x509.checkIssued(this.x509) || !x509.verify(this.x509.publicKey)) return true;
-    return Date.parse(x509.validTo) - now.getTime() < beforeDays * DAY_MS;
+/**
+ * Whether a server certificate is due for a new one from the owner's CA: true unless it is
+ * issued by `caCertificate` and has more than `beforeDays` left. A device checks its own with
+ * the CA certificate it got at pairing; the owner's side has the CA itself.
+ */
+export function tlsCertificateDue(certificate: string, caCertificate: string, now = new Date(), beforeDays = RENEW_BEFORE_DAYS): boolean {
+  let x509: crypto.X509Certificate;
+  let ca: crypto.X509Certificate;
+  try {
+    x509 = new crypto.X509Certificate(certificate);
+    ca = new crypto.X509Certificate(caCertificate);
+  } catch {
+    return true;
   }
+  if (!x509.checkIssued(ca) || !x509.verify(ca.publicKey)) return true;
+  return Date.parse(x509.validTo) - now.getTime() < beforeDays * DAY_MS;
 }
 
 /** The owner's signature over the CA certificate's SHA-256 fingerprint (base64url). */

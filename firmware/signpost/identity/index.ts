@@ -22,5 +22,5 @@ export { formatRevocation, parseRevocation, revokeDevice, verifyRevocation, type
 export { DEVICES_DIR, REVOCATIONS_DIR, OwnerRecords, deviceCertificatePath, revocationPath } from './records.js';
 export { MAX_SIGNED_DOCUMENT_BYTES } from './signed.js';
 export { Trust, type TrustRecord } from './trust.js';
-export { OwnerCa, caBinding, verifyCaBinding, type ServerCertificateRequest } from './ca.js';
+export { OwnerCa, RENEW_BEFORE_DAYS, caBinding, tlsCertificateDue, verifyCaBinding, type ServerCertificateRequest } from './ca.js';
 export { buildCaCertificate, buildServerCertificate, newCertificateKey, type CertificateIssuer, type CertificateValidity } from './x509.js';

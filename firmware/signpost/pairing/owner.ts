@@ -22,10 +22,14 @@ export interface OwnerSide {
   /** The owner's devices the new one should know about (this computer's among them). */
   devices: readonly DeviceCertificate[];
   person: PairingPerson;
+  /** Validity of the device's certificates (365 days; the TLS one at most 397, what browsers take). */
+  days?: number;
   now?: () => Date;
 }
 
 const CONNECT_TIMEOUT_MS = 10_000;
+const DEVICE_CERTIFICATE_DAYS = 365;
+const TLS_CERTIFICATE_DAYS = 397;
 
 /** Pairs with the device at host:port; resolves with its new certificate. */
 export async function pairWithDevice(side: OwnerSide): Promise<DeviceCertificate> {
@@ -46,8 +50,9 @@ export async function pairWithDevice(side: OwnerSide): Promise<DeviceCertificate
       throw new NymoteError('EPAIR', 'the device did not prove it holds its signing key: pairing stopped');
     }
     const now = side.now?.() ?? new Date();
-    const certificate = issueDeviceCertificate(side.owner, { device: request.device, signPublic, dhPublic: handshake.remoteStatic, services: request.services }, { now });
-    const tls = side.ca.issueServerCertificate({ publicKey: tlsPublicKey(request.tlsKey), names: { dns: request.dns, ips: request.ips }, now });
+    const days = side.days ?? DEVICE_CERTIFICATE_DAYS;
+    const certificate = issueDeviceCertificate(side.owner, { device: request.device, signPublic, dhPublic: handshake.remoteStatic, services: request.services }, { now, days });
+    const tls = side.ca.issueServerCertificate({ publicKey: tlsPublicKey(request.tlsKey), names: { dns: request.dns, ips: request.ips }, now, days: Math.min(days, TLS_CERTIFICATE_DAYS) });
     const grant: PairingGrant = {
       certificate: formatDeviceCertificate(certificate),
       owner: Buffer.from(side.owner.publicKey).toString('base64url'),
