@@ -161,3 +161,13 @@ async function fsyncDirectoryAsync(dir: string): Promise<void> {
     await handle.close();
   }
 }
+
+/** A text file's contents, or undefined when there is no such file (other errors throw). */
+export function readFileIfExists(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}

@@ -12,7 +12,7 @@ export { LogSink, type Logger, type LogLevel, type LogFields } from './log.js';
 export { ServiceRegistry, type Service, type ServiceHealth, type ServiceState } from './services.js';
 export { PORTS, PORT_NAMES, parsePort, resolvePorts, type Mode, type PortName, type PortMap } from './ports.js';
 export { dataDirPath, dataDirLayout, prepareDataDir, eraseDataDir, type DataDir } from './datadir.js';
-export { writeFileDurable, withFileLock, fsyncDirectory, StagedFiles } from './durable.js';
+export { writeFileDurable, withFileLock, fsyncDirectory, readFileIfExists, StagedFiles } from './durable.js';
 export { listenTcp, addressOf, bindError } from './listen.js';
 export { expandIpv6, isLoopbackAddress } from './addresses.js';
 export { defaultListenAddress, type RunConfig, type ConsoleMode } from './config.js';

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { NymoteError } from './errors.js';
-import { writeFileDurable } from './durable.js';
+import { readFileIfExists, writeFileDurable } from './durable.js';
 
 export type NetworkSettings =
   | { mode: 'dhcp' }
@@ -110,13 +110,8 @@ export class DeviceSettings {
   }
 
   private read(name: string): string | undefined {
-    try {
-      const text = fs.readFileSync(path.join(this.configDir, name), 'utf8').trim();
-      return text === '' ? undefined : text;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
-    }
+    const text = readFileIfExists(path.join(this.configDir, name))?.trim();
+    return text === '' ? undefined : text;
   }
 
   private write(name: string, text: string): void {

@@ -9,7 +9,7 @@
 import crypto, { type KeyObject } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { NymoteError, withFileLock, writeFileDurable } from '../../runtime/index.js';
+import { NymoteError, readFileIfExists, withFileLock, writeFileDurable } from '../../runtime/index.js';
 
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
 
@@ -138,13 +138,8 @@ function makeSecretsDir(file: string): void {
 
 /** The private keys of `file`, of these types in this order; undefined when there is no file. */
 function readKeyFile(file: string, types: readonly string[]): KeyObject[] | undefined {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
+  const text = readFileIfExists(file);
+  if (text === undefined) return undefined;
   const blocks = text.match(/-----BEGIN PRIVATE KEY-----[^-]*-----END PRIVATE KEY-----/g) ?? [];
   let keys: KeyObject[] = [];
   try {

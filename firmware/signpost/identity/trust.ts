@@ -6,7 +6,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { NymoteError, writeFileDurable } from '../../runtime/index.js';
+import { NymoteError, readFileIfExists, writeFileDurable } from '../../runtime/index.js';
 import { deviceCertificateSignedBy, parseDeviceCertificate, type DeviceCertificate } from './certificate.js';
 import { signpostSecrets } from './keys.js';
 import { isBase64url } from './signed.js';
@@ -34,13 +34,8 @@ export class Trust implements TrustRecord {
   /** What this device trusts, or undefined before pairing. */
   static load(secretsDir: string): Trust | undefined {
     const file = Trust.file(secretsDir);
-    let text: string;
-    try {
-      text = fs.readFileSync(file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
-    }
+    const text = readFileIfExists(file);
+    if (text === undefined) return undefined;
     try {
       const { v, owner, certificate, caCertificate } = JSON.parse(text) as Record<string, unknown>;
       if (v !== 1 || !isBase64url(owner, 32) || typeof caCertificate !== 'string') throw new Error('unexpected contents');
