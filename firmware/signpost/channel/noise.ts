@@ -31,16 +31,38 @@ export class NoiseError extends Error {
 const PKCS8_X25519 = Buffer.from('302e020100300506032b656e04220420', 'hex');
 const SPKI_X25519 = Buffer.from('302a300506032b656e032100', 'hex');
 
-const privateKeyObject = (privateKey: Uint8Array) =>
-  crypto.createPrivateKey({ key: Buffer.concat([PKCS8_X25519, privateKey]), format: 'der', type: 'pkcs8' });
+/**
+ * Importing a raw private key costs about ten X25519s (OpenSSL's decoders), so KeyObjects are
+ * kept: for keys made here (ephemerals) by the key's own object, so they go with it; for the
+ * others (a device's static key, test vectors) by their bytes, a handful at most.
+ */
+const madeHere = new WeakMap<Uint8Array, crypto.KeyObject>();
+const imported = new Map<string, crypto.KeyObject>();
+const MAX_IMPORTED_KEYS = 16;
+
+function privateKeyObject(privateKey: Uint8Array): crypto.KeyObject {
+  const made = madeHere.get(privateKey);
+  if (made !== undefined) return made;
+  const id = Buffer.from(privateKey).toString('hex');
+  let key = imported.get(id);
+  if (key === undefined) {
+    key = crypto.createPrivateKey({ key: Buffer.concat([PKCS8_X25519, privateKey]), format: 'der', type: 'pkcs8' });
+    if (imported.size >= MAX_IMPORTED_KEYS) imported.delete(imported.keys().next().value!);
+    imported.set(id, key);
+  }
+  return key;
+}
 
 export function publicKeyOf(privateKey: Uint8Array): Buffer {
   return crypto.createPublicKey(privateKeyObject(privateKey)).export({ format: 'der', type: 'spki' }).subarray(SPKI_X25519.length);
 }
 
 export function generateKeyPair(): KeyPair {
-  const privateKey = crypto.randomBytes(DH_LEN);
-  return { publicKey: publicKeyOf(privateKey), privateKey };
+  const key = crypto.generateKeyPairSync('x25519').privateKey;
+  const jwk = key.export({ format: 'jwk' });
+  const privateKey = Buffer.from(jwk.d!, 'base64url');
+  madeHere.set(privateKey, key);
+  return { publicKey: Buffer.from(jwk.x!, 'base64url'), privateKey };
 }
 
 /**
@@ -50,7 +72,8 @@ export function generateKeyPair(): KeyPair {
 export function dh(privateKey: Uint8Array, publicKey: Uint8Array): Buffer | undefined {
   if (publicKey.length !== DH_LEN) return undefined;
   try {
-    const publicObject = crypto.createPublicKey({ key: Buffer.concat([SPKI_X25519, publicKey]), format: 'der', type: 'spki' });
+    // A JWK imports in a tenth of the time of the same key as DER.
+    const publicObject = crypto.createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: Buffer.from(publicKey).toString('base64url') }, format: 'jwk' });
     return crypto.diffieHellman({ privateKey: privateKeyObject(privateKey), publicKey: publicObject });
   } catch {
     return undefined;
