@@ -1,6 +1,7 @@
 /**
  * The device's side of pairing (`pair` on its console): listen on the channel's port number
- * over TCP for as long as the person waits, take one owner's connection, show the code, and
+ * over TCP for as long as the person waits, take the first connection whose handshake
+ * succeeds, show the code, and
  * once the person said yes, send the certificate request and check what the owner grants:
  * a certificate for exactly this device's keys, signed by the owner key that also signed the
  * CA binding, and a TLS certificate from that CA for this device's TLS key.
@@ -12,7 +13,7 @@ import { verifyCaBinding } from '../identity/ca.js';
 import { deviceCertificateSignedBy, parseDeviceCertificate, type DeviceCertificate } from '../identity/certificate.js';
 import type { DeviceKeys } from '../identity/keys.js';
 import { FramedConnection } from './framing.js';
-import { PERSON_TIMEOUT_MS, deviceHandshake, parseGrant, proofMessage, receiveJson, sealRecord, type CertificateRequest, type PairingPerson } from './protocol.js';
+import { PERSON_TIMEOUT_MS, deviceHandshake, parseGrant, proofMessage, receiveJson, sealRecord, type CertificateRequest, type Handshaken, type PairingPerson } from './protocol.js';
 
 export interface DeviceSide {
   listen: string;
@@ -41,33 +42,54 @@ export interface Paired {
 export const PAIRING_WAIT_MS = 5 * 60_000;
 
 export async function pairAsDevice(side: DeviceSide): Promise<Paired> {
-  const socket = await acceptOne(side);
-  const connection = new FramedConnection(socket);
+  const listener = await PairingListener.open(side);
   try {
-    const handshake = await deviceHandshake(connection, { privateKey: side.keys.dhPrivate, publicKey: side.keys.dhPublic });
-    side.person.say(`Code: ${handshake.code}`);
-    if (!(await side.person.confirm("Does the owner's computer show the same code? [y/N] "))) {
-      connection.send(sealRecord(handshake.send, { confirmed: false }));
-      throw new NymoteError('EPAIR', 'pairing cancelled: the codes were not confirmed here');
+    // Until a handshake shows a code, a connection that fails (a port scan, garbage, someone
+    // else's client) costs nothing: the device says so and keeps waiting for the owner.
+    for (;;) {
+      const socket = await listener.next();
+      const connection = new FramedConnection(socket);
+      let handshake: Handshaken;
+      try {
+        handshake = await deviceHandshake(connection, { privateKey: side.keys.dhPrivate, publicKey: side.keys.dhPublic });
+      } catch (err) {
+        connection.close();
+        side.person.say(`a connection from ${socket.remoteAddress ?? 'somewhere'} was not a pairing (${(err as Error).message}); still waiting…`);
+        continue;
+      }
+      try {
+        return await finishPairing(connection, handshake, side, socket.remoteAddress ?? '');
+      } finally {
+        connection.close();
+      }
     }
-    const proof = Buffer.from(side.keys.sign(proofMessage(handshake.handshakeHash))).toString('base64url');
-    const request: CertificateRequest = { ...side.request, sign: Buffer.from(side.keys.signPublic).toString('base64url'), proof };
-    connection.send(sealRecord(handshake.send, { confirmed: true, request }));
-    side.person.say("waiting for the owner's computer to confirm…");
-    const answer = await receiveJson(connection, handshake.receive, PERSON_TIMEOUT_MS, 'the owner');
-    if (answer.confirmed !== true) throw new NymoteError('EPAIR', "pairing cancelled on the owner's computer");
-    let paired: Paired;
-    try {
-      paired = checkGrant(answer, side, socket.remoteAddress ?? '');
-    } catch (err) {
-      connection.send(sealRecord(handshake.send, { done: false, reason: (err as Error).message }));
-      throw err;
-    }
-    connection.send(sealRecord(handshake.send, { done: true }));
-    return paired;
   } finally {
-    connection.close();
+    listener.close();
   }
+}
+
+/** From the code on: the person's answer, the request, and the owner's grant checked. */
+async function finishPairing(connection: FramedConnection, handshake: Handshaken, side: DeviceSide, ownerAddress: string): Promise<Paired> {
+  side.person.say(`Code: ${handshake.code}`);
+  if (!(await side.person.confirm("Does the owner's computer show the same code? [y/N] "))) {
+    connection.send(sealRecord(handshake.send, { confirmed: false }));
+    throw new NymoteError('EPAIR', 'pairing cancelled: the codes were not confirmed here');
+  }
+  const proof = Buffer.from(side.keys.sign(proofMessage(handshake.handshakeHash))).toString('base64url');
+  const request: CertificateRequest = { ...side.request, sign: Buffer.from(side.keys.signPublic).toString('base64url'), proof };
+  connection.send(sealRecord(handshake.send, { confirmed: true, request }));
+  side.person.say("waiting for the owner's computer to confirm…");
+  const answer = await receiveJson(connection, handshake.receive, PERSON_TIMEOUT_MS, 'the owner');
+  if (answer.confirmed !== true) throw new NymoteError('EPAIR', "pairing cancelled on the owner's computer");
+  let paired: Paired;
+  try {
+    paired = checkGrant(answer, side, ownerAddress);
+  } catch (err) {
+    connection.send(sealRecord(handshake.send, { done: false, reason: (err as Error).message }));
+    throw err;
+  }
+  connection.send(sealRecord(handshake.send, { done: true }));
+  return paired;
 }
 
 function checkGrant(message: Record<string, unknown>, side: DeviceSide, ownerAddress: string): Paired {
@@ -102,25 +124,61 @@ function parse(text: string, refuse: (why: string) => Error): DeviceCertificate 
   }
 }
 
-/** Listens until one connection arrives, the wait ends, or the person cancels; then stops listening. */
-function acceptOne(side: DeviceSide): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
+/**
+ * The pairing port while the person waits: one connection at a time (others are turned away
+ * while a handshake runs), until the wait ends or the person cancels.
+ */
+class PairingListener {
+  private readonly waiting: net.Socket[] = [];
+  private wake: (() => void) | undefined;
+  private ended: Error | undefined;
+  private readonly timer: NodeJS.Timeout;
+  private readonly cancel = () => this.end(new NymoteError('ECANCELED', 'pairing cancelled'));
+
+  private constructor(
+    private readonly server: net.Server,
+    private readonly side: DeviceSide,
+  ) {
+    const waitMs = side.waitMs ?? PAIRING_WAIT_MS;
+    this.timer = setTimeout(() => this.end(new NymoteError('ETIMEDOUT', `nobody paired within ${Math.round(waitMs / 60_000)} minutes`)), waitMs);
+    side.signal.addEventListener('abort', this.cancel, { once: true });
+    server.on('connection', (socket) => {
+      if (this.waiting.length > 0) return void socket.destroy();
+      this.waiting.push(socket);
+      this.wake?.();
+    });
+  }
+
+  static open(side: DeviceSide): Promise<PairingListener> {
     const server = net.createServer();
     server.maxConnections = 1;
-    const finish = (outcome: () => void) => {
-      clearTimeout(timer);
-      side.signal.removeEventListener('abort', cancel);
-      server.close();
-      outcome();
-    };
-    const cancel = () => finish(() => reject(new NymoteError('ECANCELED', 'pairing cancelled')));
-    const timer = setTimeout(
-      () => finish(() => reject(new NymoteError('ETIMEDOUT', `nobody paired within ${Math.round((side.waitMs ?? PAIRING_WAIT_MS) / 60_000)} minutes`))),
-      side.waitMs ?? PAIRING_WAIT_MS,
-    );
-    side.signal.addEventListener('abort', cancel, { once: true });
-    server.once('connection', (socket) => finish(() => resolve(socket)));
-    server.once('error', (err: NodeJS.ErrnoException) => finish(() => reject(bindError(err, 'pairing', side.listen, side.port))));
-    server.listen(side.port, side.listen);
-  });
+    return new Promise((resolve, reject) => {
+      server.once('error', (err: NodeJS.ErrnoException) => reject(bindError(err, 'pairing', side.listen, side.port)));
+      server.listen(side.port, side.listen, () => resolve(new PairingListener(server, side)));
+    });
+  }
+
+  /** The next connection; rejects when the wait is over. */
+  async next(): Promise<net.Socket> {
+    for (;;) {
+      if (this.ended !== undefined) throw this.ended;
+      const socket = this.waiting.shift();
+      if (socket !== undefined) return socket;
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+  }
+
+  close(): void {
+    this.end(new NymoteError('ECANCELED', 'pairing ended'));
+  }
+
+  private end(reason: Error): void {
+    if (this.ended !== undefined) return;
+    this.ended = reason;
+    clearTimeout(this.timer);
+    this.side.signal.removeEventListener('abort', this.cancel);
+    this.server.close();
+    for (const socket of this.waiting.splice(0)) socket.destroy();
+    this.wake?.();
+  }
 }
