@@ -8,6 +8,7 @@ import { UsageError, dataDirLayout } from '../runtime/index.js';
 import { VERSION } from '../version.js';
 import { dataOption, expectPositionals, parse, type OptionSpec, type Parsed } from './args.js';
 import { PAIR_OPTIONS, PAIR_USAGE, pairCommand } from './pair.js';
+import { RELEASE_KEY_OPTIONS, RELEASE_KEY_USAGE, releaseKeyCommand } from './release-key.js';
 import { OWNER_OPTIONS, OWNER_USAGE, ownerCommand } from './owner.js';
 import { RUN_OPTIONS, runCommand, runUsage } from './run.js';
 import { REMOTE_OPTIONS, REMOTE_USAGE, SYNC_OPTIONS, SYNC_USAGE, remoteCommand, syncCommand } from './remote.js';
@@ -77,6 +78,12 @@ const COMMANDS: Record<string, CliCommand> = {
     usage: () => PAIR_USAGE,
     options: PAIR_OPTIONS,
     run: pairCommand,
+  },
+  'release-key': {
+    summary: 'make or show the key that signs firmware releases',
+    usage: () => RELEASE_KEY_USAGE,
+    options: RELEASE_KEY_OPTIONS,
+    run: releaseKeyCommand,
   },
   console: {
     summary: 'attach to the console of a running instance',

@@ -5,7 +5,7 @@
  * clients, the owner's CA (ECDSA P-256, bound to the owner's key) issues the devices' server
  * certificates. Private keys live in secrets/signpost/, never in the store.
  */
-export { DeviceKeys, OwnerKey, keyId, verifyEd25519, type Signer } from './keys.js';
+export { DeviceKeys, OwnerKey, SigningKey, keyId, verifyEd25519, type Signer } from './keys.js';
 export {
   deviceCertificateSignedBy,
   formatDeviceCertificate,
@@ -20,7 +20,19 @@ export {
 } from './certificate.js';
 export { formatRevocation, parseRevocation, revokeDevice, verifyRevocation, type Revocation, type RevocationFields } from './revocation.js';
 export { DEVICES_DIR, REVOCATIONS_DIR, OwnerRecords, deviceCertificatePath, revocationPath } from './records.js';
-export { MAX_SIGNED_DOCUMENT_BYTES } from './signed.js';
+export {
+  MAX_SIGNED_DOCUMENT_BYTES,
+  formatDocument,
+  isBase64url,
+  isHex,
+  isInstant,
+  isLine,
+  parseDocument,
+  signDocument,
+  signatureValid,
+  type DocumentKind,
+  type Signed,
+} from './signed.js';
 export { Trust, type TrustRecord } from './trust.js';
 export { OwnerCa, RENEW_BEFORE_DAYS, caBinding, tlsCertificateDue, verifyCaBinding, type ServerCertificateRequest } from './ca.js';
 export { buildCaCertificate, buildServerCertificate, newCertificateKey, type CertificateIssuer, type CertificateValidity } from './x509.js';

@@ -88,8 +88,12 @@ export class DeviceKeys {
   }
 }
 
-/** The owner's Ed25519 key, in secrets/signpost/owner.key of the owner's laptop. */
-export class OwnerKey implements Signer {
+/**
+ * A person's Ed25519 key in one file (0600): the owner's, a release key. Made once and never
+ * replaced by accident: making one where a file exists is refused, since everything it signed
+ * (devices, releases) would be orphaned.
+ */
+export class SigningKey implements Signer {
   readonly publicKey: Uint8Array;
   /** keyId(publicKey). */
   readonly id: string;
@@ -99,32 +103,37 @@ export class OwnerKey implements Signer {
     this.id = keyId(this.publicKey);
   }
 
-  static file(secretsDir: string): string {
-    return path.join(signpostSecrets(secretsDir), 'owner.key');
-  }
-
-  /** Makes the owner's key; refuses when there is one already (it would orphan every device). */
-  static init(secretsDir: string): OwnerKey {
-    const file = OwnerKey.file(secretsDir);
+  /** Makes a key in `file`; `what` names it in the refusal ("an owner key"). */
+  static create(file: string, what: string): SigningKey {
     makeSecretsDir(file);
     return withFileLock(file, () => {
-      if (fs.existsSync(file)) throw new NymoteError('EEXIST', `an owner key already exists in ${file}`);
+      if (fs.existsSync(file)) throw new NymoteError('EEXIST', `${what} already exists in ${file}`);
       const key = crypto.generateKeyPairSync('ed25519').privateKey;
       writeKeyFile(file, [key]);
-      return new OwnerKey(key);
+      return new SigningKey(key);
     });
   }
 
-  /** The owner's key, or undefined where there is none (a device, or before `owner init`). */
-  static load(secretsDir: string): OwnerKey | undefined {
-    const keys = readKeyFile(OwnerKey.file(secretsDir), ['ed25519']);
-    return keys === undefined ? undefined : new OwnerKey(keys[0]!);
+  /** The key in `file`, or undefined where there is none. */
+  static open(file: string): SigningKey | undefined {
+    const keys = readKeyFile(file, ['ed25519']);
+    return keys === undefined ? undefined : new SigningKey(keys[0]!);
   }
 
   sign(message: Uint8Array): Uint8Array {
     return crypto.sign(null, message, this.key);
   }
 }
+
+/** The owner's key, in secrets/signpost/owner.key of the owner's laptop. */
+export type OwnerKey = SigningKey;
+export const OwnerKey = {
+  file: (secretsDir: string): string => path.join(signpostSecrets(secretsDir), 'owner.key'),
+  /** Makes the owner's key; refuses when there is one already (it would orphan every device). */
+  init: (secretsDir: string): OwnerKey => SigningKey.create(OwnerKey.file(secretsDir), 'an owner key'),
+  /** The owner's key, or undefined where there is none (a device, or before `owner init`). */
+  load: (secretsDir: string): OwnerKey | undefined => SigningKey.open(OwnerKey.file(secretsDir)),
+};
 
 function rawKey(key: KeyObject, part: 'x' | 'd'): Uint8Array {
   const jwk = (part === 'x' ? crypto.createPublicKey(key) : key).export({ format: 'jwk' });

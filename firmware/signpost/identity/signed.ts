@@ -1,6 +1,6 @@
 /**
- * Signed JSON documents (device certificates, revocations). The owner's Ed25519 signature
- * covers a canonical encoding: a prefix naming the kind of document (so a signature over one
+ * Signed JSON documents (device certificates and revocations, signed by the owner; release
+ * manifests, signed by a release key). The Ed25519 signature covers a canonical encoding: a prefix naming the kind of document (so a signature over one
  * kind never passes for another), then the fields in a fixed order as JSON without
  * whitespace. They travel and are stored as JSON; parsing is strict — bounded size, exactly
  * the expected fields, each checked — since they arrive from the network and synced stores.
@@ -20,9 +20,11 @@ export interface DocumentKind<T extends object> {
   fields: { [K in keyof T]-?: (value: unknown) => boolean };
   /** A check across fields: the problem, or undefined. */
   consistent?: (document: T) => string | undefined;
+  /** The largest JSON text taken (MAX_SIGNED_DOCUMENT_BYTES). */
+  maxBytes?: number;
 }
 
-/** A document and the owner's signature over it (base64url). */
+/** A document and its signer's signature over it (base64url). */
 export type Signed<T> = T & { readonly signature: string };
 
 /** The document with its fields in signing order and the signer's signature. */
@@ -39,7 +41,8 @@ export function signatureValid<T extends object>(kind: DocumentKind<T>, document
 /** A document from its JSON text; a NymoteError (EBADDOC) naming the first problem. */
 export function parseDocument<T extends object>(kind: DocumentKind<T>, text: string | Uint8Array): Signed<T> {
   const size = typeof text === 'string' ? Buffer.byteLength(text) : text.length;
-  if (size > MAX_SIGNED_DOCUMENT_BYTES) throw problem(kind, `over ${MAX_SIGNED_DOCUMENT_BYTES} bytes`);
+  const maxBytes = kind.maxBytes ?? MAX_SIGNED_DOCUMENT_BYTES;
+  if (size > maxBytes) throw problem(kind, `over ${maxBytes} bytes`);
   let value: unknown;
   try {
     value = JSON.parse(typeof text === 'string' ? text : Buffer.from(text).toString('utf8'));
@@ -55,12 +58,28 @@ export function parseDocument<T extends object>(kind: DocumentKind<T>, text: str
 
 /** The stored form: indented JSON, fields in signing order. */
 export function formatDocument<T extends object>(kind: DocumentKind<T>, document: Signed<T>): string {
-  return `${JSON.stringify(document, [...Object.keys(kind.fields), 'signature'], 2)}\n`;
+  return `${JSON.stringify({ ...canonicalFields(kind, document), signature: document.signature }, null, 2)}\n`;
 }
 
 function signedBytes<T extends object>(kind: DocumentKind<T>, document: T): Buffer {
-  // A replacer array fixes the key order (and drops the signature); no spacing argument, no whitespace.
-  return Buffer.from(kind.prefix + JSON.stringify(document, Object.keys(kind.fields)));
+  return Buffer.from(kind.prefix + JSON.stringify(canonicalFields(kind, document)));
+}
+
+/**
+ * The signed fields in signing order, without the signature; objects inside them (a
+ * manifest's files) with their keys sorted. (A replacer array would not do: JSON.stringify
+ * applies it at every depth and would drop the nested objects' keys from what is signed.)
+ */
+function canonicalFields<T extends object>(kind: DocumentKind<T>, document: T): Record<string, unknown> {
+  return Object.fromEntries(Object.keys(kind.fields).map((field) => [field, canonicalValue((document as Record<string, unknown>)[field])]));
+}
+
+function canonicalValue(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonicalValue);
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.keys(value).sort().map((key) => [key, canonicalValue((value as Record<string, unknown>)[key])]));
+  }
+  return value;
 }
 
 function checkDocument<T extends object>(kind: DocumentKind<T>, document: object): asserts document is T {

@@ -1,0 +1,192 @@
+/**
+ * Release manifests: what a release is, signed by a release key. A device checks one before
+ * anything of the release is written anywhere (checkRelease), and every file against it
+ * (checkFiles): the signature by a key it trusts, its board and arch, a release counter above
+ * the installed one (no rollback), expiry, total size, and each file's length and SHA-256.
+ * Keys rotate by release: a release signed by a trusted key may add keys (addKeys), which the
+ * device trusts once that release is installed.
+ */
+import crypto from 'node:crypto';
+import {
+  formatDocument,
+  isBase64url,
+  isHex,
+  isInstant,
+  isLine,
+  keyId,
+  parseDocument,
+  signDocument,
+  signatureValid,
+  type DocumentKind,
+  type Signed,
+  type SigningKey,
+} from '../signpost/index.js';
+
+export const MANIFEST_PATH = 'manifest.json';
+export const ARCHES = ['arm64', 'armhf'] as const;
+export type Arch = (typeof ARCHES)[number];
+const MAX_FILES = 256;
+const MAX_MANIFEST_BYTES = 64 * 1024;
+const VERSION = /^\d{1,5}\.\d{1,5}\.\d{1,5}(?:-[0-9A-Za-z.-]{1,32})?$/;
+const BOARD = /^[a-z0-9][a-z0-9-]{0,31}$/;
+/** A release file's path: relative, slash-separated, no empty, `.` or `..` parts. */
+const FILE_PATH = /^(?!.*(?:^|\/)\.{1,2}(?:\/|$))[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*$/;
+
+export interface ReleaseFile {
+  path: string;
+  length: number;
+  sha256: string;
+}
+
+export interface ReleaseManifestFields {
+  v: 1;
+  version: string;
+  /** Monotonic: a device takes only a counter above the one it runs. */
+  counter: number;
+  boards: string[];
+  arch: Arch;
+  created: string;
+  expires: string;
+  /** Sorted by path, each path once; MANIFEST_PATH itself is not listed. */
+  files: ReleaseFile[];
+  totalBytes: number;
+  /** Release keys (base64url Ed25519) trusted from this release on. */
+  addKeys: string[];
+  /** The signing release key (base64url Ed25519). */
+  key: string;
+}
+
+export type ReleaseManifest = Signed<ReleaseManifestFields>;
+
+const isCount = (value: unknown, max: number): value is number => Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) <= max;
+
+const isFile = (value: unknown): value is ReleaseFile => {
+  if (typeof value !== 'object' || value === null) return false;
+  const { path, length, sha256, ...rest } = value as Record<string, unknown>;
+  return Object.keys(rest).length === 0 && typeof path === 'string' && path.length <= 200 && FILE_PATH.test(path) && path !== MANIFEST_PATH && isCount(length, Number.MAX_SAFE_INTEGER) && isHex(sha256, 32);
+};
+
+const MANIFEST: DocumentKind<ReleaseManifestFields> = {
+  name: 'release manifest',
+  prefix: 'nymote release manifest v1\n',
+  maxBytes: MAX_MANIFEST_BYTES,
+  fields: {
+    v: (value) => value === 1,
+    version: (value) => isLine(value, 48) && VERSION.test(value),
+    counter: (value) => isCount(value, Number.MAX_SAFE_INTEGER) && value >= 1,
+    boards: (value) => Array.isArray(value) && value.length >= 1 && value.length <= 16 && value.every((b) => typeof b === 'string' && BOARD.test(b)),
+    arch: (value) => ARCHES.includes(value as Arch),
+    created: isInstant,
+    expires: isInstant,
+    files: (value) => Array.isArray(value) && value.length >= 1 && value.length <= MAX_FILES && value.every(isFile),
+    totalBytes: (value) => isCount(value, Number.MAX_SAFE_INTEGER),
+    addKeys: (value) => Array.isArray(value) && value.length <= 8 && value.every((k) => isBase64url(k, 32)),
+    key: (value) => isBase64url(value, 32),
+  },
+  consistent: (manifest) => {
+    if (Date.parse(manifest.expires) <= Date.parse(manifest.created)) return 'expires is not after created';
+    const paths = manifest.files.map((f) => f.path);
+    if (paths.some((path, i) => i > 0 && path <= paths[i - 1]!)) return 'files are not sorted by path, each once';
+    if (manifest.files.reduce((sum, f) => sum + f.length, 0) !== manifest.totalBytes) return 'totalBytes is not the sum of the files';
+    return undefined;
+  },
+};
+
+export interface ReleaseContents {
+  version: string;
+  counter: number;
+  boards: string[];
+  arch: Arch;
+  /** The release's files by path (MANIFEST_PATH excluded). */
+  files: ReadonlyMap<string, Uint8Array>;
+  /** How long devices accept the release (days from now). */
+  validDays: number;
+  addKeys?: Uint8Array[];
+  now?: Date;
+}
+
+/** The signed manifest of a release's files. */
+export function signRelease(key: SigningKey, release: ReleaseContents): ReleaseManifest {
+  const now = release.now ?? new Date();
+  const files = [...release.files.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([path, bytes]) => ({ path, length: bytes.length, sha256: crypto.createHash('sha256').update(bytes).digest('hex') }));
+  return signDocument(
+    MANIFEST,
+    {
+      v: 1,
+      version: release.version,
+      counter: release.counter,
+      boards: release.boards,
+      arch: release.arch,
+      created: now.toISOString(),
+      expires: new Date(now.getTime() + release.validDays * 86_400_000).toISOString(),
+      files,
+      totalBytes: files.reduce((sum, f) => sum + f.length, 0),
+      addKeys: (release.addKeys ?? []).map((k) => Buffer.from(k).toString('base64url')),
+      key: Buffer.from(key.publicKey).toString('base64url'),
+    },
+    key,
+  );
+}
+
+/** A manifest from its JSON text (at most 64 KiB); NymoteError EBADDOC naming the problem. */
+export function parseManifest(text: string | Uint8Array): ReleaseManifest {
+  return parseDocument(MANIFEST, text);
+}
+
+export function formatManifest(manifest: ReleaseManifest): string {
+  return formatDocument(MANIFEST, manifest);
+}
+
+export interface DeviceFacts {
+  /** Release keys this device trusts (raw Ed25519 public keys). */
+  trusted: readonly Uint8Array[];
+  board: string;
+  arch: Arch;
+  /** The counter of the release it runs (0 before any). */
+  installedCounter: number;
+  now: Date;
+  /** The most bytes a release may bring (what the inactive slot holds). */
+  maxTotalBytes: number;
+}
+
+export type ReleaseVerdict = { ok: true } | { ok: false; installed: boolean; reason: string };
+
+/** Whether this device takes the release: the first rule it breaks, as one line for `remote:`. */
+export function checkRelease(manifest: ReleaseManifest, device: DeviceFacts): ReleaseVerdict {
+  const refuse = (reason: string, installed = false): ReleaseVerdict => ({ ok: false, installed, reason });
+  const signer = Buffer.from(manifest.key, 'base64url');
+  if (!device.trusted.some((key) => Buffer.from(key).equals(signer))) return refuse(`signed by release key ${keyId(signer)}, which this device does not trust`);
+  if (!signatureValid(MANIFEST, manifest, signer)) return refuse('the manifest signature does not verify');
+  if (!manifest.boards.includes(device.board)) return refuse(`release for ${manifest.boards.join(', ')}, this device is ${device.board}`);
+  if (manifest.arch !== device.arch) return refuse(`release for ${manifest.arch}, this device is ${device.arch}`);
+  if (manifest.counter === device.installedCounter) return refuse(`release ${manifest.version} (counter ${manifest.counter}) is already installed`, true);
+  if (manifest.counter < device.installedCounter) return refuse(`release counter ${manifest.counter} is below the installed ${device.installedCounter}: no rollback`);
+  if (device.now.getTime() >= Date.parse(manifest.expires)) return refuse(`release expired at ${manifest.expires}`);
+  if (manifest.totalBytes > device.maxTotalBytes) return refuse(`release of ${manifest.totalBytes} bytes, this device takes at most ${device.maxTotalBytes}`);
+  return { ok: true };
+}
+
+/** Whether `files` (a release commit's files, MANIFEST_PATH excluded) are exactly the manifest's. */
+export function checkFiles(manifest: ReleaseManifest, files: ReadonlyMap<string, Uint8Array>): { ok: true } | { ok: false; reason: string } {
+  for (const file of manifest.files) {
+    const bytes = files.get(file.path);
+    if (bytes === undefined) return { ok: false, reason: `the manifest names ${file.path}, which the release does not have` };
+    if (bytes.length !== file.length) return { ok: false, reason: `${file.path} is ${bytes.length} bytes, the manifest says ${file.length}` };
+    if (crypto.createHash('sha256').update(bytes).digest('hex') !== file.sha256) return { ok: false, reason: `${file.path} does not match its SHA-256 in the manifest` };
+  }
+  const listed = new Set(manifest.files.map((f) => f.path));
+  const extra = [...files.keys()].find((path) => !listed.has(path));
+  if (extra !== undefined) return { ok: false, reason: `${extra.slice(0, 200)} is in the release but not in its manifest` };
+  return { ok: true };
+}
+
+/** The keys trusted once `manifest` is installed: the ones before, and those it adds. */
+export function trustedAfter(trusted: readonly Uint8Array[], manifest: ReleaseManifest): Uint8Array[] {
+  const keys = [...trusted];
+  for (const added of manifest.addKeys.map((k) => Buffer.from(k, 'base64url'))) {
+    if (!keys.some((key) => Buffer.from(key).equals(added))) keys.push(added);
+  }
+  return keys;
+}
