@@ -51,8 +51,22 @@ export interface Instance {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `nymote run` and resolves once its log says it is ready. */
+/**
+ * Starts `nymote run` and resolves once its log says it is ready. freePortBase checks only the
+ * HTTP port; another port of the instance (UDP DNS or channel, HTTPS…) can still be taken, by
+ * a client's ephemeral port for one: then it starts again on another base.
+ */
 export async function startInstance(dataDir: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<Instance> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startInstanceOnce(dataDir, extraArgs, env);
+    } catch (err) {
+      if (attempt >= 5 || !/is already in use/.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+async function startInstanceOnce(dataDir: string, extraArgs: string[], env: NodeJS.ProcessEnv): Promise<Instance> {
   const base = await freePortBase();
   const child = spawn(process.execPath, [NYMOTE, 'run', '--data', dataDir, '--port-base', String(base), '--console', 'none', ...extraArgs], {
     env: { ...process.env, ...env },

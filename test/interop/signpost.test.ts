@@ -60,9 +60,15 @@ let a: Instance;
 let b: Instance;
 
 test.before(async () => {
-  ok(nymote(['owner', 'init', '--data', laptop]));
-  a = await startInstance(laptop);
-  b = await startInstance(device);
+  try {
+    ok(nymote(['owner', 'init', '--data', laptop]));
+    a = await startInstance(laptop);
+    b = await startInstance(device);
+  } catch (err) {
+    // uvu counts a failed hook's tests as failed but prints nothing about why.
+    console.error('signpost.test.ts: setting up the two instances failed:', err);
+    throw err;
+  }
 });
 
 test.after(async () => {
