@@ -192,7 +192,8 @@ export class SignpostService implements Service {
 
   private handshakePayload(): Uint8Array {
     const certificate = this.trust?.certificate;
-    return Buffer.from(JSON.stringify({ certificate: certificate === undefined ? null : formatDeviceCertificate(certificate), incarnation: this.incarnation }));
+    // The certificate as a compact object (about 600 bytes): a handshake carries at most 1 KiB.
+    return Buffer.from(JSON.stringify({ certificate: certificate ?? null, incarnation: this.incarnation }));
   }
 
   private authorize(remoteStatic: Uint8Array, payload: Uint8Array): true | string {
@@ -202,8 +203,8 @@ export class SignpostService implements Service {
     let incarnation: string;
     try {
       const parsed = JSON.parse(Buffer.from(payload).toString('utf8')) as { certificate?: unknown; incarnation?: unknown };
-      if (typeof parsed.certificate !== 'string' || typeof parsed.incarnation !== 'string' || parsed.incarnation.length > 32) return 'no device certificate';
-      certificate = parseDeviceCertificate(parsed.certificate);
+      if (typeof parsed.certificate !== 'object' || parsed.certificate === null || typeof parsed.incarnation !== 'string' || parsed.incarnation.length > 32) return 'no device certificate';
+      certificate = parseDeviceCertificate(JSON.stringify(parsed.certificate));
       incarnation = parsed.incarnation;
     } catch {
       return 'malformed device certificate';
@@ -258,11 +259,11 @@ export class SignpostService implements Service {
   private async renewIfDue(): Promise<void> {
     const trust = this.trust;
     if (trust === undefined || this.renewing) return;
-    const now = new Date();
-    const certificateDue = Date.parse(trust.certificate.notAfter) - now.getTime() < RENEW_BEFORE_DAYS * DAY_MS;
-    if (!certificateDue && !tlsCertificateDue(this.options.tlsCertificate(), trust.caCertificate, now)) return;
     this.renewing = true;
     try {
+      const now = new Date();
+      const certificateDue = Date.parse(trust.certificate.notAfter) - now.getTime() < RENEW_BEFORE_DAYS * DAY_MS;
+      if (!certificateDue && !tlsCertificateDue(this.options.tlsCertificate(), trust.caCertificate, now)) return;
       const { tlsKey, dns, ips } = this.options.pairingRequest();
       for (const peer of this.peers.values()) {
         if (this.channel.peerStatus(Buffer.from(peer.certificate.dh, 'base64url'))?.up !== true) continue;
@@ -275,6 +276,9 @@ export class SignpostService implements Service {
           this.options.log.info('no renewal from a peer', { device: peer.certificate.device, reason: describeError(err) });
         }
       }
+    } catch (err) {
+      // Called from timers and channel events: a failure is logged, never thrown at them.
+      this.options.log.warn('certificate renewal check failed', { error: describeError(err) });
     } finally {
       this.renewing = false;
     }
