@@ -12,7 +12,7 @@
 import crypto from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { NymoteError } from '../runtime/index.js';
-import { OwnerCa, OwnerKey, formatDeviceCertificate, issueDeviceCertificate, type DeviceCertificate } from './identity/index.js';
+import { OwnerCa, OwnerKey, certifiableServerKey, formatDeviceCertificate, isStringList, issueDeviceCertificate, type DeviceCertificate } from './identity/index.js';
 
 export const RENEWAL_SERVICE = 'certificates';
 const MAX_MESSAGE_BYTES = 16 * 1024;
@@ -64,14 +64,15 @@ export async function askRenewal(stream: Duplex, request: RenewalRequest): Promi
 }
 
 function parseRequest(message: Record<string, unknown>): RenewalRequest {
-  const names = (value: unknown) => Array.isArray(value) && value.length <= 16 && value.every((v) => typeof v === 'string' && v.length > 0 && v.length <= 253);
-  if (typeof message.tlsKey !== 'string' || message.tlsKey.length > 1024 || !names(message.dns) || !names(message.ips)) throw new NymoteError('ERENEW', 'malformed renewal request');
+  if (typeof message.tlsKey !== 'string' || message.tlsKey.length > 1024 || !isStringList(message.dns, 16, 253) || !isStringList(message.ips, 16, 253)) {
+    throw new NymoteError('ERENEW', 'malformed renewal request');
+  }
   return { tlsKey: message.tlsKey, dns: message.dns as string[], ips: message.ips as string[] };
 }
 
 function tlsPublicKey(pem: string): crypto.KeyObject {
-  const key = crypto.createPublicKey(pem);
-  if (key.asymmetricKeyType !== 'ec') throw new NymoteError('ERENEW', 'the TLS key is not an EC public key');
+  const key = certifiableServerKey(pem);
+  if (key === undefined) throw new NymoteError('ERENEW', 'the TLS key is not an EC public key');
   return key;
 }
 

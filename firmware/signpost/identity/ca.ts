@@ -112,6 +112,19 @@ export function tlsCertificateDue(certificate: string, caCertificate: string, no
   return Date.parse(x509.validTo) - now.getTime() < beforeDays * DAY_MS;
 }
 
+/**
+ * A device's TLS public key (SPKI PEM) if it is one the CA certifies: an EC key, as
+ * TlsCredentials makes them (P-256); undefined for anything else, garbage included.
+ */
+export function certifiableServerKey(pem: string): crypto.KeyObject | undefined {
+  try {
+    const key = crypto.createPublicKey(pem);
+    return key.asymmetricKeyType === 'ec' ? key : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The owner's signature over the CA certificate's SHA-256 fingerprint (base64url). */
 export function caBinding(owner: Signer, caCertificate: string): string {
   return Buffer.from(owner.sign(bindingMessage(caCertificate))).toString('base64url');

@@ -27,6 +27,7 @@ export {
   isHex,
   isInstant,
   isLine,
+  isStringList,
   parseDocument,
   signDocument,
   signatureValid,
@@ -34,5 +35,5 @@ export {
   type Signed,
 } from './signed.js';
 export { Trust, type TrustRecord } from './trust.js';
-export { OwnerCa, RENEW_BEFORE_DAYS, caBinding, tlsCertificateDue, verifyCaBinding, type ServerCertificateRequest } from './ca.js';
+export { OwnerCa, RENEW_BEFORE_DAYS, caBinding, certifiableServerKey, tlsCertificateDue, verifyCaBinding, type ServerCertificateRequest } from './ca.js';
 export { buildCaCertificate, buildServerCertificate, newCertificateKey, type CertificateIssuer, type CertificateValidity } from './x509.js';

@@ -116,6 +116,11 @@ export function isInstant(value: unknown): value is string {
   return typeof value === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(value) && !Number.isNaN(Date.parse(value)) && new Date(value).toISOString() === value;
 }
 
+/** At most `maxItems` strings, each 1 to `maxLength` characters (names, services). */
+export function isStringList(value: unknown, maxItems: number, maxLength: number): value is string[] {
+  return Array.isArray(value) && value.length <= maxItems && value.every((v) => typeof v === 'string' && v.length > 0 && v.length <= maxLength);
+}
+
 /** One line of printable text, 1 to `max` characters. */
 export function isLine(value: unknown, max: number): value is string {
   return typeof value === 'string' && value.length >= 1 && value.length <= max && !/[\p{Cc}\u2028\u2029]/u.test(value);

@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import net from 'node:net';
 import { NymoteError } from '../../runtime/index.js';
 import { formatDeviceCertificate, issueDeviceCertificate, type DeviceCertificate } from '../identity/certificate.js';
-import type { OwnerCa } from '../identity/ca.js';
+import { certifiableServerKey, type OwnerCa } from '../identity/ca.js';
 import { verifyEd25519, type DeviceKeys, type OwnerKey } from '../identity/keys.js';
 import { FramedConnection } from './framing.js';
 import { PERSON_TIMEOUT_MS, STEP_TIMEOUT_MS, ownerHandshake, parseRequest, proofMessage, receiveJson, sealRecord, type PairingGrant, type PairingPerson } from './protocol.js';
@@ -71,13 +71,9 @@ export async function pairWithDevice(side: OwnerSide): Promise<DeviceCertificate
 }
 
 function tlsPublicKey(pem: string): crypto.KeyObject {
-  try {
-    const key = crypto.createPublicKey(pem);
-    if (key.asymmetricKeyType !== 'ec' && key.asymmetricKeyType !== 'rsa') throw new Error(key.asymmetricKeyType);
-    return key;
-  } catch {
-    throw new NymoteError('EPAIR', "the device's TLS key is not a public key this CA certifies");
-  }
+  const key = certifiableServerKey(pem);
+  if (key === undefined) throw new NymoteError('EPAIR', "the device's TLS key is not a public key this CA certifies");
+  return key;
 }
 
 function connect(host: string, port: number): Promise<net.Socket> {

@@ -24,6 +24,7 @@
  */
 import { NymoteError } from '../../runtime/index.js';
 import { HandshakeState, NoiseError, type CipherState } from '../channel/index.js';
+import { isStringList } from '../identity/signed.js';
 import { commitToNonce, commitmentHolds, newPairingNonce, pairingCode, PAIRING_NONCE_BYTES } from './code.js';
 import type { FramedConnection } from './framing.js';
 
@@ -167,10 +168,8 @@ export function parseRequest(message: Record<string, unknown>): CertificateReque
   };
   const list = (field: string): string[] => {
     const value = r[field];
-    if (!Array.isArray(value) || value.length > 16 || !value.every((v) => typeof v === 'string' && v.length > 0 && v.length <= 253)) {
-      throw new NymoteError('EPAIR', `certificate request: invalid '${field}'`);
-    }
-    return value as string[];
+    if (!isStringList(value, 16, 253)) throw new NymoteError('EPAIR', `certificate request: invalid '${field}'`);
+    return value;
   };
   return { device: text('device', 63), sign: text('sign', 64), services: list('services'), tlsKey: text('tlsKey', 1024), dns: list('dns'), ips: list('ips'), proof: text('proof', 128) };
 }
