@@ -48,9 +48,11 @@ static inline bool read_uint8array(napi_env env, napi_value value, const uint8_t
 
 /*
  * The backend a setBackend(name) call asks for (sha1, aead): 1 for "openssl", 0 for
- * "portable", -1 with a TypeError thrown for anything else.
+ * "portable", -1 with a TypeError thrown for anything else, or with an Error (`code`,
+ * `unavailable`) when "openssl" is asked for and this Node process does not export it.
  */
-static inline int read_backend_choice(napi_env env, napi_value value) {
+static inline int read_backend_choice(napi_env env, napi_value value, bool openssl_available, const char *code,
+                                      const char *unavailable) {
   static const char *const message = "backend must be \"openssl\" or \"portable\"";
   napi_valuetype kind;
   char name[16];
@@ -60,7 +62,11 @@ static inline int read_backend_choice(napi_env env, napi_value value) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", message);
     return -1;
   }
-  if (strcmp(name, "openssl") == 0) return 1;
+  if (strcmp(name, "openssl") == 0) {
+    if (openssl_available) return 1;
+    napi_throw_error(env, code, unavailable);
+    return -1;
+  }
   if (strcmp(name, "portable") == 0) return 0;
   napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", message);
   return -1;

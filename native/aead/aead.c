@@ -262,16 +262,26 @@ static napi_value open_record(napi_env env, addon_state *state, aead_algorithm a
   return result;
 }
 
+/*
+ * What every seal/open call starts with: its five arguments (algorithm, key, nonce(s),
+ * data, aad(s)?), the environment's state, the algorithm and a copy of the key. False with
+ * an exception pending.
+ */
+static bool read_call(napi_env env, napi_callback_info info, napi_value argv[5], addon_state **state,
+                      aead_algorithm *algorithm, uint8_t key[AEAD_KEY_BYTES]) {
+  size_t argc = 5;
+  NAPI_CALL_BOOL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  *state = get_state(env);
+  return *state != NULL && read_algorithm(env, argv[0], algorithm) && read_key(env, argv[1], key);
+}
+
 /* seal(...) and open(...): argv = algorithm, key, nonce, data, aad? */
 static napi_value one_record(napi_env env, napi_callback_info info, bool sealing) {
-  size_t argc = 5;
   napi_value argv[5];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  addon_state *state = get_state(env);
-  if (state == NULL) return NULL;
+  addon_state *state;
   aead_algorithm algorithm;
   uint8_t key[AEAD_KEY_BYTES];
-  if (!read_algorithm(env, argv[0], &algorithm) || !read_key(env, argv[1], key)) return NULL;
+  if (!read_call(env, info, argv, &state, &algorithm, key)) return NULL;
   napi_value aad_value = is_undefined(env, argv[4]) ? NULL : argv[4];
   if (aad_value != NULL && algorithm == ALGORITHM_XSALSA20_POLY1305) {
     return throw_type_error(env, "aad is not supported by xsalsa20-poly1305");
@@ -377,14 +387,11 @@ static napi_value batch_records(napi_env env, addon_state *state, aead_algorithm
 
 /* sealBatch(...) and openBatch(...): argv = algorithm, key, nonces, data, aads? */
 static napi_value batch(napi_env env, napi_callback_info info, bool sealing) {
-  size_t argc = 5;
   napi_value argv[5];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  addon_state *state = get_state(env);
-  if (state == NULL) return NULL;
+  addon_state *state;
   aead_algorithm algorithm;
   uint8_t key[AEAD_KEY_BYTES];
-  if (!read_algorithm(env, argv[0], &algorithm) || !read_key(env, argv[1], key)) return NULL;
+  if (!read_call(env, info, argv, &state, &algorithm, key)) return NULL;
 
   const char *data_name = sealing ? "plaintexts" : "sealed";
   char message[96];
@@ -444,12 +451,9 @@ static napi_value set_backend(napi_env env, napi_callback_info info) {
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   addon_state *state = get_state(env);
   if (state == NULL) return NULL;
-  int openssl = read_backend_choice(env, argv[0]);
+  int openssl = read_backend_choice(env, argv[0], aead_openssl_available(), "ERR_AEAD_NO_OPENSSL",
+                                    "this Node process exports no OpenSSL ChaCha20-Poly1305");
   if (openssl < 0) return NULL;
-  if (openssl && !aead_openssl_available()) {
-    napi_throw_error(env, "ERR_AEAD_NO_OPENSSL", "this Node process exports no OpenSSL ChaCha20-Poly1305");
-    return NULL;
-  }
   aead_chacha_init(&state->chacha, openssl ? AEAD_BACKEND_OPENSSL : AEAD_BACKEND_PORTABLE);
   napi_value undefined;
   NAPI_CALL(env, napi_get_undefined(env, &undefined));

@@ -299,12 +299,9 @@ static napi_value set_backend(napi_env env, napi_callback_info info) {
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   addon_state *state = get_state(env);
   if (state == NULL) return NULL;
-  int openssl = read_backend_choice(env, argv[0]);
+  int openssl = read_backend_choice(env, argv[0], sha1_openssl_available(), "ERR_SHA1_NO_OPENSSL",
+                                    "this Node process exports no OpenSSL SHA-1");
   if (openssl < 0) return NULL;
-  if (openssl && !sha1_openssl_available()) {
-    napi_throw_error(env, "ERR_SHA1_NO_OPENSSL", "this Node process exports no OpenSSL SHA-1");
-    return NULL;
-  }
   state->backend = openssl ? SHA1_BACKEND_OPENSSL : SHA1_BACKEND_PORTABLE;
   napi_value undefined;
   NAPI_CALL(env, napi_get_undefined(env, &undefined));
