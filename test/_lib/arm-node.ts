@@ -7,6 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import type { Test } from 'uvu';
+import * as assert from 'uvu/assert';
 
 const execFileAsync = promisify(execFile);
 const repo = fileURLToPath(new URL('../..', import.meta.url));
@@ -45,7 +47,37 @@ export async function runOnArmNode(arch: ArmArch, script: string, addons: readon
  * qemu is slow to start Node (seconds), so runs start at once and each test awaits its own:
  * this keeps a run that fails before its test awaits it from crashing the process meanwhile.
  */
-export function started<T>(run: Promise<T>): Promise<T> {
+function started<T>(run: Promise<T>): Promise<T> {
   run.catch(() => {});
   return run;
+}
+
+/**
+ * The two tests an addon with an OpenSSL backend gets on each ARM arch: with the ARM node's
+ * OpenSSL (Debian's nodejs links libcrypto.so.3, where dlsym must find what the addon uses),
+ * and with its portable C (forced by the environment variable `portableEnv`). `script` prints
+ * a JSON report with at least arch and backend; `check` compares the rest with the JS twin.
+ */
+export function testBothBackends<R extends { arch: string; backend: string }>(
+  test: Test,
+  options: { addon: string; script: string; args: readonly string[]; portableEnv: string; check: (report: R) => void },
+): void {
+  for (const arch of ARM_ARCHES) {
+    const run = (env: Record<string, string>) => started(runOnArmNode(arch, options.script, [options.addon], options.args, env).then((stdout) => JSON.parse(stdout) as R));
+    const withOpenssl = run({});
+    const withPortable = run({ [options.portableEnv]: '1' });
+
+    test(`${arch.arch}: addon with the ARM node's OpenSSL matches the JS twin`, async () => {
+      const report = await withOpenssl;
+      assert.is(report.arch, arch.nodeArch);
+      assert.is(report.backend, 'openssl');
+      options.check(report);
+    });
+
+    test(`${arch.arch}: addon's portable C matches the JS twin`, async () => {
+      const report = await withPortable;
+      assert.is(report.backend, 'portable');
+      options.check(report);
+    });
+  }
 }

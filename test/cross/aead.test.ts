@@ -12,7 +12,7 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
-import { ARM_ARCHES, runOnArmNode, started, type ArmArch } from '../_lib/arm-node.js';
+import { testBothBackends } from '../_lib/arm-node.js';
 import { AEAD_ALGORITHMS, NONCE_BYTES, type AeadAlgorithm } from '../../native/aead/binding.js';
 import { aeadTwin } from '../../native/aead/twin.js';
 import { Random } from '../_lib/random.js';
@@ -114,11 +114,6 @@ fs.writeFileSync(
   ),
 );
 
-/** Runs ARM_SCRIPT on the ARM node under qemu-user. */
-async function runOnArm(arch: ArmArch, env: Record<string, string>): Promise<ArmReport> {
-  return JSON.parse(await runOnArmNode(arch, ARM_SCRIPT, ['aead'], [dataFile], env)) as ArmReport;
-}
-
 function assertSameRecords(report: ArmReport): void {
   assert.equal(report.sealed, expectedSealed, 'seal');
   assert.equal(report.opened, cases.map((c) => c.plaintext.toString('hex')), 'open(seal(x))');
@@ -126,24 +121,8 @@ function assertSameRecords(report: ArmReport): void {
   assert.equal(report.batches, expectedBatches, 'sealBatch / openBatch');
 }
 
-for (const arch of ARM_ARCHES) {
-  const withOpenssl = started(runOnArm(arch, {}));
-  const withPortable = started(runOnArm(arch, { NYMOTE_AEAD_PORTABLE: '1' }));
-
-  test(`${arch.arch}: addon with the ARM node's OpenSSL matches the JS twin`, async () => {
-    const report = await withOpenssl;
-    assert.is(report.arch, arch.nodeArch);
-    // Debian's nodejs links libcrypto.so.3; dlsym must find EVP_CIPHER_fetch and friends there.
-    assert.is(report.backend, 'openssl');
-    assertSameRecords(report);
-  });
-
-  test(`${arch.arch}: addon's portable C matches the JS twin`, async () => {
-    const report = await withPortable;
-    assert.is(report.backend, 'portable');
-    assertSameRecords(report);
-  });
-}
+// With OpenSSL, dlsym must find EVP_CIPHER_fetch and friends in the ARM node's libcrypto.
+testBothBackends<ArmReport>(test, { addon: 'aead', script: ARM_SCRIPT, args: [dataFile], portableEnv: 'NYMOTE_AEAD_PORTABLE', check: assertSameRecords });
 
 test.after(() => fs.rmSync(path.dirname(dataFile), { recursive: true, force: true }));
 

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
-import { ARM_ARCHES, runOnArmNode, started, type ArmArch } from '../_lib/arm-node.js';
+import { testBothBackends } from '../_lib/arm-node.js';
 import { sha1Twin } from '../../native/sha1/twin.js';
 import { sha1Cases } from '../unit/sha1-cases.js';
 
@@ -82,35 +82,14 @@ fs.writeFileSync(
   ),
 );
 
-/** Runs ARM_SCRIPT on the ARM node under qemu-user. */
-async function runOnArm(arch: ArmArch, env: Record<string, string>): Promise<ArmReport> {
-  return JSON.parse(await runOnArmNode(arch, ARM_SCRIPT, ['sha1'], [dataFile], env)) as ArmReport;
-}
-
 function assertSameIds(report: ArmReport): void {
   assert.equal(report.batched, expectedIds, 'hashObjects (one batch)');
   assert.equal(report.streamed, expectedIds, 'createHasher/update/digest');
   assert.equal(report.raw, expectedRaw, 'sha1 (raw)');
 }
 
-for (const arch of ARM_ARCHES) {
-  const withOpenssl = started(runOnArm(arch, {}));
-  const withPortable = started(runOnArm(arch, { NYMOTE_SHA1_PORTABLE: '1' }));
-
-  test(`${arch.arch}: addon with the ARM node's OpenSSL matches the JS twin`, async () => {
-    const report = await withOpenssl;
-    assert.is(report.arch, arch.nodeArch);
-    // Debian's nodejs links libcrypto.so.3; dlsym must find SHA1_Init there.
-    assert.is(report.backend, 'openssl');
-    assertSameIds(report);
-  });
-
-  test(`${arch.arch}: addon's portable C matches the JS twin`, async () => {
-    const report = await withPortable;
-    assert.is(report.backend, 'portable');
-    assertSameIds(report);
-  });
-}
+// With OpenSSL, dlsym must find SHA1_Init in the ARM node's libcrypto.
+testBothBackends<ArmReport>(test, { addon: 'sha1', script: ARM_SCRIPT, args: [dataFile], portableEnv: 'NYMOTE_SHA1_PORTABLE', check: assertSameIds });
 
 test.after(() => fs.rmSync(path.dirname(dataFile), { recursive: true, force: true }));
 
