@@ -35,7 +35,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { logTail, peakRssKiB, running } from './processes.js';
-import type { Bench, BenchCase, BenchReport, Ratio } from './harness.js';
+import { formatColumns, type Bench, type BenchCase, type BenchReport, type Ratio } from './harness.js';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const PEERS = path.resolve(REPO_ROOT, '..', 'shared', 'peers');
@@ -381,11 +381,9 @@ function finishReport(startedAt: Date, rss: Record<string, number | null>, warni
     const value = result.value >= 100 ? Math.round(result.value).toLocaleString('en-US') : result.value.toPrecision(3);
     return [result.case, result.implementation, value, ratio === undefined ? '(faster peer)' : `${ratio.value.toFixed(2)} × ${ratio.baseline}`];
   });
-  const widths = header.map((_, column) => Math.max(...[header, ...rows].map((row) => row[column]!.length)));
-  const line = (row: string[]) => row.map((cell, column) => (column >= 2 ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!))).join('  ');
   const memory = Object.entries(rss).map(([name, kib]) => `${name} ${kib === null ? 'unknown' : `${(kib / 1024).toFixed(1)} MiB`}`);
   process.stdout.write(
-    `dav vs the faster peer per case:\n${[line(header), ...rows.map(line)].join('\n')}\n` +
+    `dav vs the faster peer per case:\n${formatColumns([header, ...rows], (column) => column >= 2)}\n` +
       `peak RSS (VmHWM): ${memory.join(', ')}\n` +
       (warnings.length === 0 ? 'no correctness warnings\n' : `${warnings.length} correctness warning(s):\n${warnings.map((w) => `  ${w}`).join('\n')}\n`) +
       `→ ${path.relative(process.cwd(), RESULT_FILE)} (rewritten)\n`,

@@ -46,7 +46,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { cpuSeconds, cpuTimes, logTail, memoryKiB, processTree, running } from './processes.js';
-import type { Bench, BenchCase, BenchReport, Ratio } from './harness.js';
+import { formatColumns, type Bench, type BenchCase, type BenchReport, type Ratio } from './harness.js';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const PEERS = path.resolve(REPO_ROOT, '..', 'shared', 'peers');
@@ -555,12 +555,10 @@ function finishReport(extras: Extras): void {
       ratio === undefined ? '' : `${ratio.value.toFixed(2)} × ${ratio.baseline}`,
     ];
   });
-  const widths = header.map((_, column) => Math.max(...[header, ...rows].map((row) => row[column]!.length)));
-  const line = (row: string[]) => row.map((cell, column) => (column >= 2 && column < 9 ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!))).join('  ');
   const memory = Object.entries(extras.memory).map(([name, m]) => `${name} RSS ${m.rssKiB === null ? '?' : (m.rssKiB / 1024).toFixed(1)} MiB (peak ${m.hwmKiB === null ? '?' : (m.hwmKiB / 1024).toFixed(1)} MiB)`);
   const correctness = extras.correctness;
   process.stdout.write(
-    `dns, dnsperf's own figures (median of ${QUICK ? 3 : 5} interleaved runs; latency workload at a fixed rate):\n${[line(header), ...rows.map(line)].join('\n')}\n` +
+    `dns, dnsperf's own figures (median of ${QUICK ? 3 : 5} interleaved runs; latency workload at a fixed rate):\n${formatColumns([header, ...rows], (column) => column >= 2 && column < 9)}\n` +
       `nymote after the runs: ${memory.join('; ')}\n` +
       `load average (1 min) during the runs: min ${format(Math.min(...extras.loads))}, median ${format(median(extras.loads))}, max ${format(Math.max(...extras.loads))}\n` +
       `addon: ${extras.addonCheck}\n` +

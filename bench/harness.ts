@@ -167,9 +167,13 @@ export function formatTable(report: BenchReport): string {
       ratio === undefined ? (result.implementation === baseline ? '1.00' : '') : ratio.value.toFixed(2),
     ];
   });
-  const widths = header.map((_, column) => Math.max(...[header, ...rows].map((row) => row[column]!.length)));
-  const line = (row: string[]) =>
-    row.map((cell, column) => (column >= 2 ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!))).join('  ');
   const { cpu, cores, node } = report.machine;
-  return [`${report.name} — ${cpu}, ${cores} cores, node ${node}`, line(header), ...rows.map(line)].join('\n');
+  return `${report.name} — ${cpu}, ${cores} cores, node ${node}\n${formatColumns([header, ...rows], (column) => column >= 2)}`;
+}
+
+/** Rows as aligned text columns two spaces apart; numbers (columns where `right` holds) right-aligned. */
+export function formatColumns(rows: readonly string[][], right: (column: number) => boolean): string {
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  const line = (row: readonly string[]) => row.map((cell, column) => (right(column) ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!))).join('  ');
+  return rows.map(line).join('\n');
 }
