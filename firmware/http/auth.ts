@@ -27,8 +27,6 @@ import type { TLSSocket } from 'node:tls';
 import type { UserDirectory } from '../accounts/index.js';
 import type { TokenStore } from '../accounts/tokens.js';
 import { expandIpv6, isLoopbackAddress, type Logger } from '../runtime/index.js';
-
-export { isLoopbackAddress };
 import { sendError } from './respond.js';
 
 export interface Principal {

@@ -10,9 +10,9 @@ import {
   VerifiedCache,
   clientKey,
   credentialsAllowed,
-  isLoopbackAddress,
   parseAuthorization,
 } from '../../firmware/http/auth.js';
+import { isLoopbackAddress } from '../../firmware/runtime/index.js';
 import { tempDir } from '../_lib/tmp.js';
 
 test('loopback addresses: 127.0.0.0/8, ::1 and the IPv4-mapped forms; nothing else', () => {
