@@ -9,6 +9,7 @@ import { SyncService, mountGit } from './git/index.js';
 import { Authenticator, HttpService, TlsCredentials, createHttpsService, markDeviceConnection, mountApi, mountStatusRoutes } from './http/index.js';
 import { calendarKind } from './apps/calendar/index.js';
 import { contactsKind } from './apps/contacts/index.js';
+import { MailApp } from './apps/mail/index.js';
 import { davDiscovery, filesKind, mountDav, type DavKind } from './http/dav/index.js';
 import { sha1 } from './native.js';
 import { DnsService, Jitsu, MdnsResponder, SignpostService, ZONE_PATH, ZONE_TTL_SECONDS, publishedAddresses, showZone, signpostCommands, signpostTransport } from './signpost/index.js';
@@ -114,6 +115,18 @@ export async function startSystem(config: RunConfig, logSink: LogSink): Promise<
     start: async () => undefined,
     park: async () => dav.park(),
   });
+  const mail = new MailApp({
+    stores,
+    authenticate: async (user, password, address) => {
+      const outcome = await auth.checkLogin(user, password, address);
+      if (outcome.ok) return { ok: true, user: outcome.principal.user };
+      return { ok: false, temporary: outcome.status === 429 || outcome.status === 503, message: outcome.message };
+    },
+    secureContext: () => tls.secureContext(),
+    log: log.child('mail'),
+  });
+  runtime.services.add(mail.imapService('imap', config.listen, config.ports.imap));
+  runtime.services.add(mail.imapService('imaps', config.listen, config.ports.imaps));
   // After the servers, so that its event streams are closed first on stop.
   runtime.services.add(mountApi(http.router, { stores, auth, log: log.child('api') }));
   runtime.services.add(signpost);

@@ -365,6 +365,11 @@ export class Authenticator {
     return { ok: true, principal: { user: found.user, via: 'token', token: found.name } };
   }
 
+  /** A user name and password from another protocol (IMAP, SMTP AUTH), under the same limits as HTTP's. */
+  checkLogin(user: string, password: string, remoteAddress: string | undefined): Promise<AuthOutcome> {
+    return this.checkPassword(user, password, clientKey(remoteAddress));
+  }
+
   private async checkPassword(user: string, password: string, address: string): Promise<AuthOutcome> {
     const id = this.verified.id(user, password);
     // Already verified: no scrypt, and no block applies (this client proved it knows the password).

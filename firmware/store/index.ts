@@ -21,6 +21,7 @@ export { Store, Branch, branchRef, type StoreOptions, type CommitInfo, type Iden
 export { TreeView, MAX_VALUE_BYTES, type ListEntry } from './view.js';
 export { UserStores, FIRMWARE_REPO } from './user-stores.js';
 export { StoreError, type StoreErrorCode } from './errors.js';
+export { ByteLru } from './lru.js';
 export { CONFLICTS_DIR, type Conflict } from './merge.js';
 export type { Change } from './diff.js';
 export type { Durability } from './pipeline.js';

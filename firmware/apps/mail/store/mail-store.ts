@@ -5,7 +5,7 @@
  * (a session's snapshot), so what they see never changes under them.
  */
 import type { Branch, ObjectId, Store, TreeView } from '../../../store/index.js';
-import { DELIMITER, INBOX, MAIL_ROOT, MailboxNameError, STATE_FILE, SUBSCRIPTIONS_FILE, UIDVALIDITY_FILE, canonicalName, mailboxDir, messagePath, parentName, statePath } from './names.js';
+import { DELIMITER, INBOX, MAIL_ROOT, InvalidMailboxName, STATE_FILE, SUBSCRIPTIONS_FILE, UIDVALIDITY_FILE, canonicalName, mailboxDir, messagePath, parentName, statePath } from './names.js';
 import { MAX_UID, emptyState, formatState, indexOfUid, normalizeFlags, parseState, rememberExpunge, type MailboxState, type MessageRecord } from './state.js';
 
 /** Mailboxes every user has, with their RFC 6154 special use. */
@@ -22,7 +22,7 @@ export const SPECIAL_USES = new Set(['\\All', '\\Archive', '\\Drafts', '\\Flagge
 /** Refusals IMAP answers with NO and the response code given (RFC 5530). */
 export class MailError extends Error {
   constructor(
-    readonly code: 'NONEXISTENT' | 'ALREADYEXISTS' | 'CANNOT' | 'TOOBIG' | 'LIMIT' | 'MODIFIED' | 'USEATTR' | 'CORRUPTION',
+    readonly code: 'NONEXISTENT' | 'TRYCREATE' | 'ALREADYEXISTS' | 'CANNOT' | 'TOOBIG' | 'LIMIT' | 'MODIFIED' | 'USEATTR' | 'CORRUPTION',
     message: string,
   ) {
     super(message);
@@ -200,6 +200,7 @@ export class MailStore {
   append(name: string, messages: readonly NewMessage[]): Promise<{ uidvalidity: number; uids: number[] }> {
     const canonical = canonicalName(name);
     return this.submit(`append ${messages.length} to ${canonical}`, (batch) => {
+      if (batch.state(canonical) === undefined) throw new MailError('TRYCREATE', `no mailbox ${canonical}`);
       const state = batch.mutableState(canonical);
       if (state.uidnext + messages.length - 1 > MAX_UID) throw new MailError('LIMIT', `mailbox ${canonical} has used up its UIDs`);
       const uids = messages.map((message) => batch.addMessage(canonical, state, message.raw, normalizeFlags(message.flags ?? []), message.internalDate ?? this.now()));
@@ -256,7 +257,7 @@ export class MailStore {
       const sourceState = batch.state(source);
       if (sourceState === undefined) throw new MailError('NONEXISTENT', `no mailbox ${source}`);
       const targetState = batch.state(target);
-      if (targetState === undefined) throw new MailError('NONEXISTENT', `no mailbox ${target} [TRYCREATE]`);
+      if (targetState === undefined) throw new MailError('TRYCREATE', `no mailbox ${target}`);
       const present = uids.filter((uid) => indexOfUid(sourceState.messages, uid) >= 0);
       if (targetState.uidnext + present.length - 1 > MAX_UID) throw new MailError('LIMIT', `mailbox ${target} has used up its UIDs`);
       if (move) return { uidvalidity: targetState.uidvalidity, pairs: batch.moveMessages(source, present, target, batch.mutableState(target)) };
@@ -455,4 +456,4 @@ function summarize(summaries: string[]): string {
   return `${summaries.slice(0, 3).join('; ')} and ${summaries.length - 3} more`;
 }
 
-export { MailboxNameError };
+export { InvalidMailboxName };

@@ -18,23 +18,23 @@ const MAX_NAME_BYTES = 512;
 const MAX_DEPTH = 16;
 const MESSAGE_FILE = /^[1-9][0-9]*\.eml$/;
 
-export class MailboxNameError extends Error {}
+export class InvalidMailboxName extends Error {}
 
 /** The canonical form of a mailbox name ("inbox" and "Inbox/x" become "INBOX", "INBOX/x"), or throws. */
 export function canonicalName(name: string): string {
-  if (name.length === 0) throw new MailboxNameError('empty mailbox name');
-  if (Buffer.byteLength(name) > MAX_NAME_BYTES) throw new MailboxNameError('mailbox name too long');
+  if (name.length === 0) throw new InvalidMailboxName('empty mailbox name');
+  if (Buffer.byteLength(name) > MAX_NAME_BYTES) throw new InvalidMailboxName('mailbox name too long');
   const segments = name.split(DELIMITER);
   // A trailing delimiter ("Work/") names the same mailbox: RFC 9051 6.3.4 (CREATE).
   if (segments.length > 1 && segments[segments.length - 1] === '') segments.pop();
-  if (segments.length > MAX_DEPTH) throw new MailboxNameError('mailbox hierarchy too deep');
+  if (segments.length > MAX_DEPTH) throw new InvalidMailboxName('mailbox hierarchy too deep');
   if (segments[0].toUpperCase() === INBOX) segments[0] = INBOX;
   for (const segment of segments) {
-    if (segment === '') throw new MailboxNameError('empty level in mailbox name');
-    if (segment.startsWith('.')) throw new MailboxNameError('a mailbox name level may not start with "."');
-    if (MESSAGE_FILE.test(segment)) throw new MailboxNameError('a mailbox name level may not look like a message file');
-    if (/[\x00-\x1f\x7f]/.test(segment)) throw new MailboxNameError('control characters in mailbox name');
-    if (segment === '*' || segment === '%' || /[*%]/.test(segment)) throw new MailboxNameError('"*" and "%" are not allowed in mailbox names');
+    if (segment === '') throw new InvalidMailboxName('empty level in mailbox name');
+    if (segment.startsWith('.')) throw new InvalidMailboxName('a mailbox name level may not start with "."');
+    if (MESSAGE_FILE.test(segment)) throw new InvalidMailboxName('a mailbox name level may not look like a message file');
+    if (/[\x00-\x1f\x7f]/.test(segment)) throw new InvalidMailboxName('control characters in mailbox name');
+    if (segment === '*' || segment === '%' || /[*%]/.test(segment)) throw new InvalidMailboxName('"*" and "%" are not allowed in mailbox names');
   }
   return segments.join(DELIMITER);
 }

@@ -1,0 +1,61 @@
+/**
+ * The mail app: IMAP (with STARTTLS) and IMAPS over mailboxes kept in each user's versioned
+ * store (store/), and SMTP submission and inbound delivery into them (smtp/). Messages are
+ * parsed once (message/) and the parse cached by blob id (imap/messages.ts).
+ *
+ *   const mail = new MailApp({ stores, authenticate, secureContext, log });
+ *   runtime.services.add(mail.imapService('imap', listen, 1143));
+ *   await mail.deliver('alice', raw);      // into INBOX, one commit
+ */
+import type tls from 'node:tls';
+import type { Logger } from '../../runtime/index.js';
+import type { UserStores } from '../../store/index.js';
+import { MessageCache } from './imap/messages.js';
+import { ImapService } from './imap/server.js';
+import type { AuthResult } from './imap/session.js';
+import { INBOX, MailStore } from './store/index.js';
+
+export { MailStore, MailError, INBOX } from './store/index.js';
+export { ImapService } from './imap/server.js';
+
+/** APPENDLIMIT and the largest message SMTP accepts. */
+export const MAX_MESSAGE_BYTES = 50 * 1024 * 1024;
+
+export interface MailAppOptions {
+  stores: UserStores;
+  authenticate(user: string, password: string, remoteAddress: string): Promise<AuthResult>;
+  secureContext: () => tls.SecureContext;
+  log: Logger;
+}
+
+export class MailApp {
+  private readonly mailStores = new Map<string, Promise<MailStore>>();
+  private readonly messages = new MessageCache();
+
+  constructor(private readonly options: MailAppOptions) {}
+
+  /** A user's mail, with INBOX and the special-use mailboxes made on first use. */
+  mailOf(user: string): Promise<MailStore> {
+    let mail = this.mailStores.get(user);
+    if (mail === undefined) {
+      const store = new MailStore(this.options.stores.ensure(user));
+      mail = store.ensureDefaults().then(() => store);
+      mail.catch(() => this.mailStores.delete(user));
+      this.mailStores.set(user, mail);
+    }
+    return mail;
+  }
+
+  /** Durable delivery of one message (resolves once committed). */
+  async deliver(user: string, raw: Buffer, mailbox = INBOX): Promise<void> {
+    const mail = await this.mailOf(user);
+    await mail.append(mailbox, [{ raw }]);
+  }
+
+  imapService(name: 'imap' | 'imaps', listen: string, port: number): ImapService {
+    return new ImapService(
+      { name, listen, port, implicitTls: name === 'imaps', secureContext: this.options.secureContext, log: this.options.log.child(name) },
+      { authenticate: this.options.authenticate, mailOf: (user) => this.mailOf(user), messages: this.messages, appendLimit: MAX_MESSAGE_BYTES },
+    );
+  }
+}
