@@ -226,6 +226,56 @@ test('imapflow: list with status, fetch, flags, compression', async () => {
   }
 });
 
+test('mbsync: a Maildir and the server sync both ways (messages, flags, expunges)', () => {
+  const local = tempDir('mbsync');
+  fs.mkdirSync(path.join(local, 'mail'));
+  const config = path.join(local, 'mbsyncrc');
+  fs.writeFileSync(
+    config,
+    [
+      'IMAPAccount nymote', 'Host 127.0.0.1', `Port ${imapsPort}`, 'User alice', `Pass ${PASSWORD}`, 'SSLType IMAPS', `CertificateFile ${certFile}`, '',
+      'IMAPStore remote', 'Account nymote', '',
+      'MaildirStore local', `Path ${local}/mail/`, `Inbox ${local}/mail/INBOX`, 'SubFolders Verbatim', '',
+      'Channel sync', 'Far :remote:', 'Near :local:', 'Patterns *', 'Create Both', 'Expunge Both', 'SyncState *', '',
+    ].join('\n'),
+  );
+  const sync = () => {
+    const run = tool('mbsync', ['-c', config, '-a']);
+    assert.is(run.status, 0, run.stderr);
+  };
+  python(`
+M = imaplib.IMAP4('127.0.0.1', PORT); M.login('alice', PASSWORD)
+M.create('Projects')
+M.append('Projects', '(\\\\Seen)', None, b'From: x@example.org\\r\\nSubject: from the server\\r\\n\\r\\nup there\\r\\n')
+print(json.dumps(True))
+`);
+  sync();
+  const projects = path.join(local, 'mail', 'Projects');
+  const [downloaded] = fs.readdirSync(path.join(projects, 'cur'));
+  assert.match(fs.readFileSync(path.join(projects, 'cur', downloaded), 'utf8'), /Subject: from the server/);
+  // Flag it here, and write a new message into the local Maildir.
+  fs.renameSync(path.join(projects, 'cur', downloaded), path.join(projects, 'cur', downloaded.replace(/:2,.*$/, ':2,FS')));
+  fs.writeFileSync(path.join(projects, 'new', '1700000000.1.local'), 'From: me@example.org\r\nSubject: written offline\r\n\r\nhello\r\n');
+  sync();
+  const server = python(`
+M = imaplib.IMAP4('127.0.0.1', PORT); M.login('alice', PASSWORD); M.select('Projects')
+typ, d = M.fetch('1:*', '(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])')
+print(json.dumps([x[0].decode() + x[1].decode() if isinstance(x, tuple) else x.decode() for x in d]))
+`);
+  assert.is(server.length, 4, JSON.stringify(server));
+  assert.match(server[0], /FLAGS \(\\Flagged \\Seen\).*from the server/);
+  assert.match(server[2], /written offline/);
+  // Deleted on the server: gone from the Maildir after the next sync.
+  python(`
+M = imaplib.IMAP4('127.0.0.1', PORT); M.login('alice', PASSWORD); M.select('Projects')
+M.store('1', '+FLAGS', '(\\\\Deleted)'); M.expunge()
+print(json.dumps(True))
+`);
+  sync();
+  const left = fs.readdirSync(path.join(projects, 'cur')).concat(fs.readdirSync(path.join(projects, 'new')));
+  assert.is(left.length, 1, left.join());
+});
+
 /** A raw IMAP conversation: sends each line after the previous answer, returns everything read. */
 async function raw(lines: (string | Buffer)[], port = imapPort): Promise<string> {
   const socket = net.connect(port, '127.0.0.1');

@@ -82,6 +82,8 @@ function writable(session: Session): SelectedMailbox {
 function targets(session: Session, set: SequenceSet, uid: boolean): number[] {
   const selected = selectedOf(session);
   if (uid) return resolveUids(set, selected.uids, session.savedUids);
+  // `1:*` in an empty mailbox names nothing (clients send it blindly); not an error.
+  if (selected.count === 0) return [];
   const savedMsns = session.savedUids.map((u) => selected.msnOf(u)).filter((n) => n > 0);
   const uids: number[] = [];
   for (const span of messageSpans(set, selected.count, savedMsns)) for (let msn = span.first; msn <= span.last; msn++) uids.push(selected.uids[msn - 1]);
