@@ -44,7 +44,7 @@ run: build
 # Debian tools the tests drive: real clients (git, curl, python3, the DAV and DNS clients), clang for the fuzz smoke test.
 TEST_TOOLS := git curl python3 clang libssl-dev libclang-rt-14-dev busybox dnsmasq chrony socat \
 	litmus vdirsyncer python3-caldav khal khard bind9-dnsutils knot-dnsutils python3-zeroconf iproute2 \
-	isync swaks
+	isync swaks libnet-ssleay-perl libio-socket-ssl-perl
 test-tools:
 	scripts/apt-deps.sh $(TEST_TOOLS)
 

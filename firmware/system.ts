@@ -12,7 +12,7 @@ import { contactsKind } from './apps/contacts/index.js';
 import { MailApp } from './apps/mail/index.js';
 import { davDiscovery, filesKind, mountDav, type DavKind } from './http/dav/index.js';
 import { sha1 } from './native.js';
-import { DnsService, Jitsu, MdnsResponder, SignpostService, ZONE_PATH, ZONE_TTL_SECONDS, publishedAddresses, showZone, signpostCommands, signpostTransport } from './signpost/index.js';
+import { DnsService, Jitsu, MdnsResponder, SignpostService, ZONE_PATH, ZONE_TTL_SECONDS, publishedAddresses, showZone, signpostCommands, signpostTransport, zoneOrigin } from './signpost/index.js';
 import { DeviceSettings, HardwareService, LogSink, PORT_NAMES, Runtime, UsageError, boardHardware, loadBoard, type RunConfig, type Service } from './runtime/index.js';
 import { UserStores, defaultMergeTypes } from './store/index.js';
 
@@ -123,10 +123,24 @@ export async function startSystem(config: RunConfig, logSink: LogSink): Promise<
       return { ok: false, temporary: outcome.status === 429 || outcome.status === 503, message: outcome.message };
     },
     secureContext: () => tls.secureContext(),
+    tlsOptions: () => tls.serverOptions(),
+    localDomains: () => {
+      const hostname = settings.hostname();
+      return [hostname, `${hostname}.local`, 'localhost', zoneOrigin(ownerBranch()?.get(ZONE_PATH)?.toString('utf8'), hostname).replace(/\.$/, '')];
+    },
+    // A local part names a user; "alice+lists" is alice too.
+    userOf: (address) => {
+      const local = address.slice(0, address.lastIndexOf('@')).split('+')[0].toLowerCase();
+      return users.exists(local) ? local : undefined;
+    },
+    configDir: config.data.config,
+    secretsDir: config.data.secrets,
     log: log.child('mail'),
   });
   runtime.services.add(mail.imapService('imap', config.listen, config.ports.imap));
   runtime.services.add(mail.imapService('imaps', config.listen, config.ports.imaps));
+  runtime.services.add(mail.smtpService('submission', config.listen, config.ports.submission));
+  runtime.services.add(mail.smtpService('inbound', config.listen, config.ports.smtp));
   // After the servers, so that its event streams are closed first on stop.
   runtime.services.add(mountApi(http.router, { stores, auth, log: log.child('api') }));
   runtime.services.add(signpost);

@@ -13,6 +13,7 @@ import { OWNER_OPTIONS, OWNER_USAGE, ownerCommand } from './owner.js';
 import { RUN_OPTIONS, runCommand, runUsage } from './run.js';
 import { REMOTE_OPTIONS, REMOTE_USAGE, SYNC_OPTIONS, SYNC_USAGE, remoteCommand, syncCommand } from './remote.js';
 import { STORE_OPTIONS, STORE_USAGE, storeCommand } from './store.js';
+import { MAIL_OPTIONS, MAIL_USAGE, mailCommand } from './mail.js';
 import { TOKEN_OPTIONS, TOKEN_USAGE, tokenCommand } from './token.js';
 import { USER_OPTIONS, USER_USAGE, userCommand } from './user.js';
 import { ZONE_OPTIONS, ZONE_USAGE, zoneCommand } from './zone.js';
@@ -48,6 +49,12 @@ const COMMANDS: Record<string, CliCommand> = {
     usage: () => STORE_USAGE,
     options: STORE_OPTIONS,
     run: storeCommand,
+  },
+  mail: {
+    summary: "a user's mail history, and a mailbox restored as it was",
+    usage: () => MAIL_USAGE,
+    options: MAIL_OPTIONS,
+    run: mailCommand,
   },
   remote: {
     summary: "add, list or remove a user's remotes (another nymote, any git server)",

@@ -276,6 +276,41 @@ print(json.dumps(True))
   assert.is(left.length, 1, left.join());
 });
 
+test('SMTP delivery lands in INBOX and in git log; mail log and mail restore bring a lost message back', async () => {
+  const smtpPort = 2525 + instance.portBase;
+  python(`
+import smtplib
+s = smtplib.SMTP('127.0.0.1', ${smtpPort})
+s.sendmail('bob@example.org', ['alice@localhost'], b'From: bob@example.org\\r\\nTo: alice@localhost\\r\\nSubject: delivered by smtp\\r\\n\\r\\nover port 25\\r\\n')
+s.quit()
+print(json.dumps(True))
+`);
+  const delivered = python(`
+M = imaplib.IMAP4('127.0.0.1', PORT); M.login('alice', PASSWORD); M.select('INBOX')
+n = M.search(None, 'SUBJECT', 'delivered')[1][0].decode()
+M.store(n, '+FLAGS', '(\\\\Deleted)'); M.expunge()
+print(json.dumps(n))
+`);
+  assert.ok(delivered !== '', 'the message is in INBOX');
+  assert.ok(gitLog().includes('mail: append 1 to INBOX'));
+  const log = nymote(['mail', 'log', 'INBOX', '-n', '3', '--data', data]);
+  assert.is(log.status, 0, log.stderr);
+  const lines = log.stdout.trim().split('\n');
+  assert.match(lines[0], /^[0-9a-f]{12} \S+ mail: expunge INBOX$/);
+  const beforeExpunge = lines[1].split(' ')[0];
+  const restore = nymote(['mail', 'restore', 'INBOX', '--at', beforeExpunge, '--data', data]);
+  assert.is(restore.status, 0, restore.stderr);
+  assert.match(restore.stdout, /^restored 1 message into INBOX/);
+  const back = python(`
+M = imaplib.IMAP4('127.0.0.1', PORT); M.login('alice', PASSWORD); M.select('INBOX')
+print(json.dumps(M.search(None, 'SUBJECT', 'delivered')[1][0].decode()))
+`);
+  assert.ok(back !== '', 'restored');
+  const bad = nymote(['mail', 'restore', 'INBOX', '--at', 'yesterday-ish', '--data', data]);
+  assert.is(bad.status, 2);
+  assert.match(bad.stderr, /neither a commit nor a time/);
+});
+
 /** A raw IMAP conversation: sends each line after the previous answer, returns everything read. */
 async function raw(lines: (string | Buffer)[], port = imapPort): Promise<string> {
   const socket = net.connect(port, '127.0.0.1');

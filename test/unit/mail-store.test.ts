@@ -139,4 +139,30 @@ test('subscriptions and watch', async () => {
   assert.is(seen.length, 1);
 });
 
+test('history and restore: lost messages come back with their flags, later ones stay, nothing twice', async () => {
+  const { mail } = open();
+  await mail.ensureDefaults();
+  await mail.append('INBOX', [{ raw: message('keep'), flags: ['\\Seen'] }, { raw: message('lost'), flags: ['\\Flagged'] }]);
+  const before = mail.branch.head()!;
+  await mail.storeFlags('INBOX', [1, 2], 'add', ['\\Deleted']);
+  await mail.expunge('INBOX', [2]);
+  await mail.append('INBOX', [{ raw: message('new') }]);
+  assert.equal(mail.history('INBOX').map((e) => e.message.trim()), ['mail: append 1 to INBOX', 'mail: expunge INBOX', 'mail: flags of 2 in INBOX', 'mail: append 2 to INBOX', 'mail: create the default mailboxes']);
+  assert.is(mail.commitAt('INBOX', Date.now() + 1000), mail.branch.head());
+  assert.is(mail.commitAt('INBOX', 0), undefined);
+
+  assert.equal(await mail.restore('INBOX', before), [4]);
+  const box = mail.snapshot('INBOX')!;
+  assert.equal(box.state.messages.map((m) => [m.uid, m.flags]), [[1, ['\\Deleted', '\\Seen']], [3, []], [4, ['\\Flagged']]]);
+  assert.equal(mail.message(box.commit, 'INBOX', 4)!.raw, message('lost'));
+  assert.equal(await mail.restore('INBOX', before), [], 'a second restore finds nothing missing');
+  // A deleted mailbox comes back whole.
+  await mail.create('Old');
+  await mail.append('Old', [{ raw: message('old') }]);
+  const withOld = mail.branch.head()!;
+  await mail.delete('Old');
+  assert.equal(await mail.restore('Old', withOld), [1]);
+  await rejects(() => mail.restore('Never', withOld), (err: unknown) => err instanceof MailError && err.code === 'NONEXISTENT');
+});
+
 test.run();

@@ -3,8 +3,9 @@
  * store (store/), and SMTP submission and inbound delivery into them (smtp/). Messages are
  * parsed once (message/) and the parse cached by blob id (imap/messages.ts).
  *
- *   const mail = new MailApp({ stores, authenticate, secureContext, log });
+ *   const mail = new MailApp({ stores, authenticate, tls, localDomains, userOf, configDir, secretsDir, log });
  *   runtime.services.add(mail.imapService('imap', listen, 1143));
+ *   runtime.services.add(mail.smtpService('submission', listen, 1587));
  *   await mail.deliver('alice', raw);      // into INBOX, one commit
  */
 import type tls from 'node:tls';
@@ -13,10 +14,12 @@ import type { UserStores } from '../../store/index.js';
 import { MessageCache } from './imap/messages.js';
 import { ImapService } from './imap/server.js';
 import type { AuthResult } from './imap/session.js';
+import { SmtpService, type SmtpRole } from './smtp/index.js';
 import { INBOX, MailStore } from './store/index.js';
 
 export { MailStore, MailError, INBOX } from './store/index.js';
 export { ImapService } from './imap/server.js';
+export { SmtpService, loadSmarthost, saveSmarthost, removeSmarthost, describeSmarthost } from './smtp/index.js';
 
 /** APPENDLIMIT and the largest message SMTP accepts. */
 export const MAX_MESSAGE_BYTES = 50 * 1024 * 1024;
@@ -24,7 +27,16 @@ export const MAX_MESSAGE_BYTES = 50 * 1024 * 1024;
 export interface MailAppOptions {
   stores: UserStores;
   authenticate(user: string, password: string, remoteAddress: string): Promise<AuthResult>;
+  /** The device's TLS: as a context (IMAP) and as PEM key and certificate (SMTP). */
   secureContext: () => tls.SecureContext;
+  tlsOptions: () => { key: string; cert: string };
+  /** Domains mail is received for (the hostname, the owner's zone). */
+  localDomains: () => string[];
+  /** The user an address of a local domain belongs to (its local part), if any. */
+  userOf: (address: string) => string | undefined;
+  /** Where the smarthost's settings and password are kept. */
+  configDir: string;
+  secretsDir: string;
   log: Logger;
 }
 
@@ -50,6 +62,25 @@ export class MailApp {
   async deliver(user: string, raw: Buffer, mailbox = INBOX): Promise<void> {
     const mail = await this.mailOf(user);
     await mail.append(mailbox, [{ raw }]);
+  }
+
+  /** Submission (AUTH after STARTTLS; other domains through the smarthost) or inbound SMTP. */
+  smtpService(role: SmtpRole, listen: string, port: number): SmtpService {
+    const { authenticate, tlsOptions, localDomains, userOf, configDir, secretsDir, stores, log } = this.options;
+    return new SmtpService(role, listen, port, {
+      log: log.child(role === 'inbound' ? 'smtp' : 'submission'),
+      tls: tlsOptions,
+      authenticate: async (user, password, address) => {
+        const result = await authenticate(user, password, address);
+        return result.ok && result.user !== undefined ? { ok: true, user: result.user } : { ok: false, temporary: result.temporary === true, message: result.message ?? 'authentication failed' };
+      },
+      localDomains,
+      userOf,
+      deliver: (user, message, mailbox) => this.deliver(user, message, mailbox),
+      store: (user) => stores.ensure(user),
+      configDir,
+      secretsDir,
+    }, { maxMessageBytes: MAX_MESSAGE_BYTES });
   }
 
   imapService(name: 'imap' | 'imaps', listen: string, port: number): ImapService {

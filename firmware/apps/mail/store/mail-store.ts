@@ -4,7 +4,7 @@
  * as one commit, each mailbox touched getting one new modseq. Readers work from a commit
  * (a session's snapshot), so what they see never changes under them.
  */
-import type { Branch, ObjectId, Store, TreeView } from '../../../store/index.js';
+import type { Branch, HistoryEntry, ObjectId, Store, TreeView } from '../../../store/index.js';
 import { DELIMITER, INBOX, MAIL_ROOT, InvalidMailboxName, STATE_FILE, SUBSCRIPTIONS_FILE, UIDVALIDITY_FILE, canonicalName, mailboxDir, messagePath, parentName, statePath } from './names.js';
 import { MAX_UID, emptyState, formatState, indexOfUid, normalizeFlags, parseState, rememberExpunge, type MailboxState, type MessageRecord } from './state.js';
 
@@ -118,6 +118,16 @@ export class MailStore {
 
   subscriptions(): string[] {
     return this.readSubscriptions(this.branch.view());
+  }
+
+  /** Commits that changed a mailbox (or any mailbox), newest first: the mail's history. */
+  history(name?: string, limit?: number): HistoryEntry[] {
+    return this.branch.history(name === undefined ? MAIL_ROOT : mailboxDir(canonicalName(name)), limit === undefined ? {} : { limit });
+  }
+
+  /** The newest commit that changed a mailbox at or before `time` (ms), or undefined. */
+  commitAt(name: string, time: number): ObjectId | undefined {
+    return this.history(name).find((entry) => entry.author.timestamp * 1000 <= time)?.commit;
   }
 
   /** Calls back after each commit that changed the mailbox (not its children). */
@@ -267,6 +277,30 @@ export class MailStore {
         return [uid, batch.addMessage(target, into, batch.view.get(messagePath(source, uid))!, record.flags, record.internalDate)];
       });
       return { uidvalidity: into.uidvalidity, pairs };
+    });
+  }
+
+  /**
+   * Brings back what a mailbox held at `commit` and has lost since: those messages return with
+   * their flags and dates of then, under new UIDs; messages that came since stay. A message
+   * whose content is in the mailbox now is not restored twice. Returns the new UIDs.
+   */
+  restore(name: string, commit: ObjectId): Promise<number[]> {
+    const canonical = canonicalName(name);
+    const then = this.store.snapshot(commit);
+    const old = this.readState(then, canonical);
+    if (old === undefined) return Promise.reject(new MailError('NONEXISTENT', `no mailbox ${canonical} at ${commit.slice(0, 12)}`));
+    return this.submit(`restore ${canonical} from ${commit.slice(0, 12)}`, (batch) => {
+      const state = batch.state(canonical) === undefined ? batch.createMailbox(canonical, old.specialUse) : batch.mutableState(canonical);
+      const present = new Set(state.messages.map((m) => batch.view.baseBlobId(messagePath(canonical, m.uid))));
+      const uids: number[] = [];
+      for (const record of old.messages) {
+        const blob = then.baseBlobId(messagePath(canonical, record.uid));
+        if (blob === undefined || present.has(blob)) continue;
+        present.add(blob);
+        uids.push(batch.addMessage(canonical, state, then.get(messagePath(canonical, record.uid))!, record.flags, record.internalDate));
+      }
+      return uids;
     });
   }
 
