@@ -9,7 +9,7 @@ import { SyncService, mountGit } from './git/index.js';
 import { Authenticator, HttpService, TlsCredentials, createHttpsService, markDeviceConnection, mountApi, mountStatusRoutes } from './http/index.js';
 import { calendarKind } from './apps/calendar/index.js';
 import { contactsKind } from './apps/contacts/index.js';
-import { MailApp } from './apps/mail/index.js';
+import { MailApp, registerMailMergeTypes } from './apps/mail/index.js';
 import { davDiscovery, filesKind, mountDav, type DavKind } from './http/dav/index.js';
 import { sha1 } from './native.js';
 import { DnsService, Jitsu, MdnsResponder, SignpostService, ZONE_PATH, ZONE_TTL_SECONDS, publishedAddresses, showZone, signpostCommands, signpostTransport, zoneOrigin } from './signpost/index.js';
@@ -41,6 +41,7 @@ export async function startSystem(config: RunConfig, logSink: LogSink): Promise<
   const davKinds = [calendarKind, contactsKind, filesKind] as DavKind[];
   const mergeTypes = defaultMergeTypes();
   for (const kind of davKinds) for (const [pattern, type] of kind.mergeTypes ?? []) mergeTypes.register(pattern, type);
+  registerMailMergeTypes(mergeTypes);
   const stores = new UserStores(config.data.store, { mergeTypes });
   const tls = new TlsCredentials(config.data.secrets, { log: log.child('tls') });
 

@@ -6,7 +6,7 @@
  * bases (criss-cross) are first merged into one virtual base, like git's recursive strategy.
  */
 import { isAncestor, mergeBases } from './graph.js';
-import type { MergeRegistry } from './merge-types/index.js';
+import type { DirectoryFiles, MergeRegistry } from './merge-types/index.js';
 import { encodeTree, isTreeMode, type ObjectId, type TreeEntry } from './objects.js';
 import type { NewObject, ObjectDatabase } from './odb.js';
 import { TreeView } from './view.js';
@@ -52,17 +52,59 @@ export function mergeTrees(
     const entriesOf = (id: ObjectId | undefined) => (id === undefined ? new Map<string, TreeEntry>() : odb.readTree(id).byName);
     const [bs, os, ts] = [entriesOf(b), entriesOf(o), entriesOf(t)];
     const result = new Map<string, TreeEntry>();
+    const filesMerged = dir === '' ? undefined : mergeFilesTogether(dir, bs, os, ts, b, o, t);
     for (const name of new Set([...bs.keys(), ...os.keys(), ...ts.keys()])) {
       const [be, oe, te] = [bs.get(name), os.get(name), ts.get(name)];
+      const isFile = (e: Entry) => e !== undefined && !isTreeMode(e.mode);
+      // Files the directory's type merged are placed below; subdirectories merge as usual.
+      if (filesMerged !== undefined && (isFile(be) || isFile(oe) || isFile(te)) && ![be, oe, te].some((e) => e !== undefined && isTreeMode(e.mode))) continue;
       const path = dir === '' ? name : `${dir}/${name}`;
       const chosen = mergeEntry(path, name, be, oe, te);
       if (chosen !== undefined) result.set(name, chosen);
     }
+    for (const [name, entry] of filesMerged ?? []) result.set(name, entry);
     if (result.size === 0) return undefined;
     const content = encodeTree([...result.values()]);
     const [id] = odb.hashAll([{ type: 'tree', content }]);
     objects.push({ type: 'tree', content, id: id! });
     return id;
+  };
+
+  /** The files of a directory merged by its registered DirectoryType, or undefined (none, or it failed). */
+  const mergeFilesTogether = (
+    dir: string,
+    bs: ReadonlyMap<string, TreeEntry>,
+    os: ReadonlyMap<string, TreeEntry>,
+    ts: ReadonlyMap<string, TreeEntry>,
+    b: ObjectId | undefined,
+    o: ObjectId | undefined,
+    t: ObjectId | undefined,
+  ): Map<string, TreeEntry> | undefined => {
+    const type = registry.directoryTypeFor(dir);
+    if (type === undefined) return undefined;
+    const files = (tree: ObjectId | undefined, entries: ReadonlyMap<string, TreeEntry>): DirectoryFiles | undefined => {
+      if (tree === undefined) return undefined;
+      const ids = new Map([...entries.values()].filter((e) => !isTreeMode(e.mode)).map((e) => [e.name, e.id]));
+      return { ids, read: (name) => odb.readTyped(ids.get(name)!, 'blob') };
+    };
+    let merged: Map<string, Buffer | { id: string }>;
+    try {
+      merged = type.merge(files(b, bs), files(o, os), files(t, ts));
+    } catch {
+      return undefined;
+    }
+    const out = new Map<string, TreeEntry>();
+    for (const [name, value] of merged) {
+      let id: ObjectId;
+      if (Buffer.isBuffer(value)) {
+        [id] = odb.hashAll([{ type: 'blob', content: value }]) as [ObjectId];
+        objects.push({ type: 'blob', content: value, id });
+      } else {
+        id = value.id;
+      }
+      out.set(name, { name, mode: '100644', id });
+    }
+    return out;
   };
 
   const mergeEntry = (path: string, name: string, be: Entry, oe: Entry, te: Entry): Entry => {

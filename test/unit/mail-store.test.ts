@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MailError, MailStore, InvalidMailboxName, canonicalName } from '../../firmware/apps/mail/store/index.js';
-import { Store } from '../../firmware/store/index.js';
+import { registerMailMergeTypes } from '../../firmware/apps/mail/store/index.js';
+import { Store, defaultMergeTypes } from '../../firmware/store/index.js';
 import { rejects } from '../_lib/assert.js';
 import { tempDir } from '../_lib/tmp.js';
 
@@ -163,6 +164,61 @@ test('history and restore: lost messages come back with their flags, later ones 
   await mail.delete('Old');
   assert.equal(await mail.restore('Old', withOld), [1]);
   await rejects(() => mail.restore('Never', withOld), (err: unknown) => err instanceof MailError && err.code === 'NONEXISTENT');
+});
+
+/** A store with mail's merge types, `main` and a `laptop` branch made from it after `setup`. */
+async function twoDevices(setup: (mail: MailStore) => Promise<void>) {
+  const registry = defaultMergeTypes();
+  registerMailMergeTypes(registry);
+  const store = Store.open(`${tempDir()}/alice.git`, { durability: 'none', mergeTypes: registry });
+  const main = new MailStore(store, () => 1_700_000_000_000);
+  await main.ensureDefaults();
+  await setup(main);
+  await store.createBranch('laptop', main.branch.head()!);
+  return { store, main, laptop: new MailStore(store, () => 1_700_000_000_000, 'laptop') };
+}
+
+test('merge: offline changes on two devices keep every message and flag; a UID used on both sides moves', async () => {
+  const { store, main, laptop } = await twoDevices(async (mail) => {
+    await mail.append('INBOX', [{ raw: message('one'), flags: ['\\Seen'] }, { raw: message('two') }]);
+  });
+  const baseModseq = main.snapshot('INBOX')!.state.highestModseq;
+  // main: a new message (UID 3), \Flagged on 1, 2 expunged.
+  await main.append('INBOX', [{ raw: message('on main') }]);
+  await main.storeFlags('INBOX', [1], 'add', ['\\Flagged']);
+  await main.storeFlags('INBOX', [2], 'add', ['\\Deleted']);
+  await main.expunge('INBOX');
+  // laptop: another message (also UID 3), \Answered on 1, \Seen removed from 1, a new mailbox.
+  await laptop.append('INBOX', [{ raw: message('on laptop') }]);
+  await laptop.storeFlags('INBOX', [1], 'add', ['\\Answered']);
+  await laptop.storeFlags('INBOX', [1], 'remove', ['\\Seen']);
+  await laptop.create('Receipts');
+  await laptop.append('Receipts', [{ raw: message('receipt') }]);
+
+  const result = await store.merge('laptop', 'main');
+  assert.equal(result.conflicts, []);
+  const inbox = main.snapshot('INBOX')!;
+  const subjects = inbox.state.messages.map((m) => [m.uid, main.message(inbox.commit, 'INBOX', m.uid)!.raw.toString().match(/Subject: (.*)\r/)![1], m.flags]);
+  assert.equal(subjects, [[1, 'one', ['\\Answered', '\\Flagged']], [4, 'on main', []], [5, 'on laptop', []]]);
+  assert.is(inbox.state.uidnext, 6);
+  assert.equal(inbox.state.expunged.map((e) => e.uid).sort(), [2, 3]);
+  assert.ok(inbox.state.messages.every((m) => m.modseq > baseModseq + 3), 'changed records are new to both sides');
+  assert.is(main.snapshot('Receipts')!.state.messages.length, 1);
+});
+
+test('merge: additions on one side keep their UIDs; a mailbox deleted on one side and changed on the other comes back', async () => {
+  const { store, main, laptop } = await twoDevices(async (mail) => {
+    await mail.create('Projects');
+    await mail.append('Projects', [{ raw: message('plan') }]);
+  });
+  await main.append('INBOX', [{ raw: message('a') }, { raw: message('b') }]);
+  await laptop.storeFlags('INBOX', [], 'add', ['\\Seen']);
+  await laptop.append('Projects', [{ raw: message('more') }]);
+  await main.delete('Projects');
+  const result = await store.merge('laptop', 'main');
+  assert.equal(result.conflicts, []);
+  assert.equal(main.snapshot('INBOX')!.state.messages.map((m) => m.uid), [1, 2]);
+  assert.equal(main.snapshot('Projects')!.state.messages.map((m) => m.uid), [1, 2]);
 });
 
 test.run();

@@ -17,7 +17,7 @@ import type { AuthResult } from './imap/session.js';
 import { SmtpService, type SmtpRole } from './smtp/index.js';
 import { INBOX, MailStore } from './store/index.js';
 
-export { MailStore, MailError, INBOX } from './store/index.js';
+export { MailStore, MailError, INBOX, registerMailMergeTypes } from './store/index.js';
 export { ImapService } from './imap/server.js';
 export { SmtpService, loadSmarthost, saveSmarthost, removeSmarthost, describeSmarthost } from './smtp/index.js';
 

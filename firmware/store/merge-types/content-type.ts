@@ -19,6 +19,23 @@ export interface ContentType {
   merge(base: Value, ours: Value, theirs: Value): MergeOutcome;
 }
 
+/** The files directly in a directory on one side of a merge: name → blob id, read on demand. */
+export interface DirectoryFiles {
+  readonly ids: ReadonlyMap<string, string>;
+  read(name: string): Buffer;
+}
+
+/**
+ * A merge of a whole directory's files at once, for data whose files depend on each other (a
+ * mailbox: its messages are named by UIDs its state hands out). Subdirectories are merged on
+ * their own. The result maps each file name to new content or to a blob id to keep; a throw
+ * falls back to the path-by-path merge.
+ */
+export interface DirectoryType {
+  readonly name: string;
+  merge(base: DirectoryFiles | undefined, ours: DirectoryFiles | undefined, theirs: DirectoryFiles | undefined): Map<string, Buffer | { id: string }>;
+}
+
 /** The part of a merge a type really decides: both sides present and changed differently. */
 export type DivergentMerge = (base: Buffer | undefined, ours: Buffer, theirs: Buffer) => MergeOutcome;
 

@@ -20,6 +20,8 @@ export {
   defineContentType,
   merged,
   type ContentType,
+  type DirectoryFiles,
+  type DirectoryType,
   type DivergentMerge,
   type MergeOutcome,
   type Value,

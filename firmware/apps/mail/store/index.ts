@@ -6,3 +6,4 @@
 export { MailStore, MailError, DEFAULT_MAILBOXES, SPECIAL_USES, type MailboxSnapshot, type MailboxEntry, type NewMessage, type FlagChange } from './mail-store.js';
 export { InvalidMailboxName, canonicalName, DELIMITER, INBOX, MAIL_ROOT, messagePath, statePath } from './names.js';
 export { indexOfUid, normalizeFlags, SYSTEM_FLAGS, type MailboxState, type MessageRecord } from './state.js';
+export { mailboxMergeType, registerMailMergeTypes } from './merge.js';

@@ -4,7 +4,7 @@
  * as one commit, each mailbox touched getting one new modseq. Readers work from a commit
  * (a session's snapshot), so what they see never changes under them.
  */
-import type { Branch, HistoryEntry, ObjectId, Store, TreeView } from '../../../store/index.js';
+import { formatStringSet, type Branch, type HistoryEntry, type ObjectId, type Store, type TreeView } from '../../../store/index.js';
 import { DELIMITER, INBOX, MAIL_ROOT, InvalidMailboxName, STATE_FILE, SUBSCRIPTIONS_FILE, UIDVALIDITY_FILE, canonicalName, mailboxDir, messagePath, parentName, statePath } from './names.js';
 import { MAX_UID, emptyState, formatState, indexOfUid, normalizeFlags, parseState, rememberExpunge, type MailboxState, type MessageRecord } from './state.js';
 
@@ -71,8 +71,9 @@ export class MailStore {
   constructor(
     readonly store: Store,
     private readonly now: () => number = Date.now,
+    branch = 'main',
   ) {
-    this.branch = store.branch('main');
+    this.branch = store.branch(branch);
   }
 
   // ------------------------------------------------------------------------- reading
@@ -133,7 +134,7 @@ export class MailStore {
   /** Calls back after each commit that changed the mailbox (not its children). */
   watch(name: string, callback: (commit: ObjectId) => void): () => void {
     const state = statePath(name);
-    return this.store.watch('main', mailboxDir(name), (event) => {
+    return this.store.watch(this.branch.name, mailboxDir(name), (event) => {
       if (event.paths.includes(state)) callback(event.commit);
     });
   }
@@ -202,7 +203,7 @@ export class MailStore {
       const list = new Set(this.readSubscriptions(batch.view));
       if (subscribed) list.add(canonical);
       else list.delete(canonical);
-      batch.view.set(SUBSCRIPTIONS_FILE, `${JSON.stringify([...list].sort())}\n`);
+      batch.view.set(SUBSCRIPTIONS_FILE, formatStringSet(list));
     });
   }
 
