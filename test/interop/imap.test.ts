@@ -194,6 +194,62 @@ print(json.dumps(r))
   assert.ok(result.noop.includes('1'), JSON.stringify(result.noop));
 });
 
+test('SORT, THREAD, CONDSTORE, QRESYNC and COMPRESS=DEFLATE with imaplib', () => {
+  const result = python(`
+import zlib
+M = imaplib.IMAP4('127.0.0.1', PORT); M.login('alice', PASSWORD)
+M.create('Threads')
+def msg(subject, mid, refs=None, date='Mon, 30 Nov 2026 10:00:00 +0000'):
+    head = f'From: a@example.org\\r\\nSubject: {subject}\\r\\nMessage-ID: <{mid}>\\r\\nDate: {date}\\r\\n'
+    if refs: head += f'References: {refs}\\r\\nIn-Reply-To: {refs.split()[-1]}\\r\\n'
+    return (head + '\\r\\nbody\\r\\n').encode()
+M.append('Threads', None, None, msg('Zebra', 'z@x', date='Mon, 30 Nov 2026 09:00:00 +0000'))
+M.append('Threads', None, None, msg('apple', 'a@x', date='Mon, 30 Nov 2026 11:00:00 +0000'))
+M.append('Threads', None, None, msg('Re: Zebra', 'z2@x', '<z@x>', date='Mon, 30 Nov 2026 12:00:00 +0000'))
+M.append('Threads', None, None, msg('Re: Re: Zebra', 'z3@x', '<z@x> <z2@x>', date='Mon, 30 Nov 2026 13:00:00 +0000'))
+r = {}
+typ, d = M.select('Threads')
+r['sort'] = M.sort('(SUBJECT)', 'UTF-8', 'ALL')[1][0].decode()
+r['sort_rev_date'] = M.sort('(REVERSE DATE)', 'UTF-8', 'ALL')[1][0].decode()
+r['thread'] = M.thread('REFERENCES', 'UTF-8', 'ALL')[1][0].decode()
+r['ordered'] = M.thread('ORDEREDSUBJECT', 'UTF-8', 'ALL')[1][0].decode()
+M.select('Threads')
+modseq = int(M.untagged_responses['HIGHESTMODSEQ'][0])
+uidvalidity = int(M.untagged_responses['UIDVALIDITY'][0])
+M.store('2', '+FLAGS', '(\\\\Flagged)')
+typ, d = M.fetch('1:*', f'(FLAGS) (CHANGEDSINCE {modseq})')
+r['changedsince'] = [x.decode() for x in d]
+M.store('3', '+FLAGS', '(\\\\Deleted)'); M.expunge()
+M.logout()
+Q = imaplib.IMAP4('127.0.0.1', PORT); Q.login('alice', PASSWORD)
+r['enabled'] = Q._simple_command('ENABLE', 'QRESYNC')[0]
+typ, d = Q._simple_command('SELECT', f'Threads (QRESYNC ({uidvalidity} {modseq}))')
+r['qresync'] = [x.decode() for x in Q.untagged_responses.get('VANISHED', [])] + [x.decode() for x in Q.untagged_responses.get('FETCH', [])]
+imaplib.Commands['COMPRESS'] = ('AUTH', 'SELECTED')
+r['compress'] = Q._simple_command('COMPRESS', 'DEFLATE')[0]
+deflate = zlib.compressobj(6, zlib.DEFLATED, -15)
+inflate = zlib.decompressobj(-15)
+Q.sock.sendall(deflate.compress(b'c1 NOOP\\r\\nc2 STATUS INBOX (MESSAGES)\\r\\n') + deflate.flush(zlib.Z_SYNC_FLUSH))
+got = b''
+Q.sock.settimeout(10)
+while b'c2 OK' not in got:
+    got += inflate.decompress(Q.sock.recv(4096))
+r['compressed'] = got.decode()
+print(json.dumps(r))
+`);
+  assert.is(result.sort, '2 1 3 4');
+  assert.is(result.sort_rev_date, '4 3 2 1');
+  assert.is(result.thread, '(1 3 4)(2)');
+  assert.is(result.ordered, '(1 (3)(4))(2)');
+  assert.equal(result.changedsince.length, 1);
+  assert.match(result.changedsince[0], /^2 \(UID 2 FLAGS \(\\Flagged\) MODSEQ \(\d+\)\)$|^2 \(FLAGS \(\\Flagged\) MODSEQ \(\d+\)\)$/);
+  assert.is(result.enabled, 'OK');
+  assert.ok(result.qresync.includes('(EARLIER) 3'), JSON.stringify(result.qresync));
+  assert.ok(result.qresync.some((line: string) => /UID 2 FLAGS \(\\Flagged\) MODSEQ/.test(line)), JSON.stringify(result.qresync));
+  assert.is(result.compress, 'OK');
+  assert.match(result.compressed, /c1 OK NOOP completed\r\n\* STATUS INBOX \(MESSAGES \d+\)\r\nc2 OK STATUS completed/);
+});
+
 test('curl reads over imap and imaps', () => {
   const list = tool('curl', ['-s', '--url', `imap://127.0.0.1:${imapPort}/`, '--user', `alice:${PASSWORD}`]);
   assert.match(list.stdout, /\* LIST \(\\HasNoChildren \\Archive\) "\/" Archive/);
