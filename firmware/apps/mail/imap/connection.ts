@@ -7,6 +7,9 @@ import type net from 'node:net';
 import tls from 'node:tls';
 import zlib from 'node:zlib';
 
+/** Gathered writes leave once this many bytes are waiting; a chunk this large goes at once. */
+const BATCH_BYTES = 64 * 1024;
+
 export interface ConnectionEvents {
   data(chunk: Buffer): void;
   /** The peer went away, the idle timer fired, or the session closed it. Called once. */
@@ -24,6 +27,10 @@ export class ImapConnection {
   private events: ConnectionEvents | undefined;
   private readonly onData = (chunk: Buffer) => this.delivered(chunk);
   private inflate: zlib.InflateRaw | undefined;
+  /** Small writes gathered into one socket write per turn of the event loop (a FETCH of many envelopes). */
+  private outgoing: Buffer[] = [];
+  private outgoingBytes = 0;
+  private outgoingScheduled = false;
 
   /** With `implicitTls` (IMAPS) the socket speaks TLS from its first byte. */
   constructor(
@@ -54,6 +61,33 @@ export class ImapConnection {
   /** Queues bytes; false when the socket's buffer is full (then await `drained`). */
   write(chunk: Buffer | string): boolean {
     if (this.ended) return true;
+    const data = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    if (data.length >= BATCH_BYTES) {
+      this.flush();
+      return this.send(data);
+    }
+    this.outgoing.push(data);
+    this.outgoingBytes += data.length;
+    if (this.outgoingBytes >= BATCH_BYTES) return this.flush();
+    if (!this.outgoingScheduled) {
+      this.outgoingScheduled = true;
+      setImmediate(() => this.flush());
+    }
+    return this.socket.writableLength + this.outgoingBytes < this.socket.writableHighWaterMark;
+  }
+
+  /** Writes what was gathered. */
+  private flush(): boolean {
+    this.outgoingScheduled = false;
+    if (this.outgoing.length === 0) return this.socket.writableLength < this.socket.writableHighWaterMark;
+    const data = this.outgoing.length === 1 ? this.outgoing[0] : Buffer.concat(this.outgoing, this.outgoingBytes);
+    this.outgoing = [];
+    this.outgoingBytes = 0;
+    return this.send(data);
+  }
+
+  private send(chunk: Buffer): boolean {
+    if (this.ended) return true;
     if (this.deflate !== undefined) {
       this.deflate.write(chunk);
       // One sync flush per burst of writes, so each response leaves without waiting for more.
@@ -71,6 +105,7 @@ export class ImapConnection {
 
   /** Resolves when the socket can take more (or is gone). */
   drained(): Promise<void> {
+    this.flush();
     if (this.ended || this.socket.writableLength < this.socket.writableHighWaterMark) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
@@ -88,6 +123,7 @@ export class ImapConnection {
    * clear is dropped by the session (RFC 9051 11.1; the classic STARTTLS injection).
    */
   async startTls(): Promise<void> {
+    this.flush();
     const plain = this.socket;
     plain.off('data', this.onData);
     const secure = this.wrap(plain);
@@ -105,6 +141,7 @@ export class ImapConnection {
 
   /** COMPRESS=DEFLATE, after the tagged OK was written uncompressed. */
   startCompression(): void {
+    this.flush();
     const socket = this.socket;
     socket.off('data', this.onData);
     this.deflate = zlib.createDeflateRaw({ level: 6, windowBits: 15 });
@@ -139,6 +176,7 @@ export class ImapConnection {
   /** Ends the connection after what was written has left. */
   close(reason = 'closed by the server'): void {
     if (this.ended) return;
+    this.flush();
     const socket = this.socket;
     const end = () => socket.end(() => socket.destroy());
     if (this.deflate !== undefined) this.deflate.end(end);

@@ -62,11 +62,11 @@ function renderItem(item: FetchItem, record: MessageRecord, message: LoadedMessa
       case 'MODSEQ':
         return [`(${record.modseq})`];
       case 'ENVELOPE':
-        return value(envelope(loaded(message).parsed), options);
+        return rendered(loaded(message), 'ENVELOPE', options, (parsed) => envelope(parsed));
       case 'BODY':
-        return value(bodyStructure(loaded(message).parsed, false), options);
+        return rendered(loaded(message), 'BODY', options, (parsed) => bodyStructure(parsed, false));
       case 'BODYSTRUCTURE':
-        return value(bodyStructure(loaded(message).parsed, true), options);
+        return rendered(loaded(message), 'BODYSTRUCTURE', options, (parsed) => bodyStructure(parsed, true));
     }
   }
   const { raw, parsed } = loaded(message);
@@ -82,6 +82,20 @@ function renderItem(item: FetchItem, record: MessageRecord, message: LoadedMessa
   const size = binarySize(raw, parsed, item.part);
   if (isUnknownCte(size)) throw new Refusal('UNKNOWN-CTE', `cannot decode the content transfer encoding ${size.unknownCte.slice(0, 40)}`);
   return [String(size ?? 0)];
+}
+
+/**
+ * An item computed from the parse alone, rendered once per message and kept with its parse
+ * (a client syncing a mailbox asks for every ENVELOPE and BODYSTRUCTURE, again and again).
+ */
+function rendered(message: LoadedMessage, item: string, options: FetchOptions, compute: (parsed: LoadedMessage['parsed']) => ImapValue): Wire {
+  const key = options.utf8 ? `${item} utf8` : item;
+  const known = message.rendered.get(key);
+  if (known !== undefined) return [known];
+  const wire = value(compute(message.parsed), options);
+  // Text only: a value holding a literal (8-bit text without UTF-8 enabled) is rendered each time.
+  if (wire.every((chunk) => typeof chunk === 'string')) message.rendered.set(key, wire.join(''));
+  return wire;
 }
 
 function loaded(message: LoadedMessage | undefined): LoadedMessage {

@@ -8,29 +8,46 @@ import { ByteLru } from '../../../store/index.js';
 import { parseMessage, type ParsedMessage } from '../message/index.js';
 import type { MailStore } from '../store/index.js';
 
+/** A message's parse, and its bytes read only when something asks for them. */
 export interface LoadedMessage {
-  raw: Buffer;
-  parsed: ParsedMessage;
+  readonly raw: Buffer;
+  readonly parsed: ParsedMessage;
+  /** FETCH items rendered from the parse alone (ENVELOPE, BODYSTRUCTURE), kept with it. */
+  readonly rendered: Map<string, string>;
+}
+
+interface Entry {
+  value: ParsedMessage;
+  rendered: Map<string, string>;
 }
 
 export class MessageCache {
-  private readonly parsed = new ByteLru<ObjectId, { value: ParsedMessage; bytes: number }>(32 << 20, (entry) => entry.bytes);
+  private readonly parsed = new ByteLru<ObjectId, Entry>(32 << 20, (entry) => approximateBytes(entry));
 
   load(mail: MailStore, commit: ObjectId, mailbox: string, uid: number): LoadedMessage | undefined {
-    const found = mail.message(commit, mailbox, uid);
-    if (found === undefined) return undefined;
-    let entry = this.parsed.get(found.blob);
+    const blob = mail.messageBlob(commit, mailbox, uid);
+    if (blob === undefined) return undefined;
+    let raw: Buffer | undefined;
+    const readRaw = () => (raw ??= mail.readBlob(blob));
+    let entry = this.parsed.get(blob);
     if (entry === undefined) {
-      const value = parseMessage(found.raw);
-      entry = { value, bytes: approximateBytes(value) };
-      this.parsed.set(found.blob, entry);
+      entry = { value: parseMessage(readRaw()), rendered: new Map() };
+      this.parsed.set(blob, entry);
     }
-    return { raw: found.raw, parsed: entry.value };
+    const { value: parsed, rendered } = entry;
+    // ENVELOPE, BODYSTRUCTURE, SORT and THREAD need only the parse: the message is not read.
+    return {
+      parsed,
+      rendered,
+      get raw() {
+        return readRaw();
+      },
+    };
   }
 }
 
-/** A parse's size in memory, roughly: its parts dominate. */
-function approximateBytes(parsed: ParsedMessage): number {
+/** An entry's size in memory, roughly: the parse's parts, and room for its rendered items. */
+function approximateBytes({ value: parsed }: Entry): number {
   let parts = 0;
   const count = (part: ParsedMessage['root']): void => {
     parts += 1;
@@ -38,5 +55,5 @@ function approximateBytes(parsed: ParsedMessage): number {
     if (part.message !== undefined) count(part.message.root);
   };
   count(parsed.root);
-  return 1024 + parts * 512;
+  return 2048 + parts * 512;
 }

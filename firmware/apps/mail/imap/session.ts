@@ -98,10 +98,20 @@ export class Session {
     return this.connection.write(data);
   }
 
-  /** Writes a response in wire form (literals as Buffers, never copied). */
+  /** Writes a response in wire form: runs of text joined into one write, literals as they are. */
   send(wire: Wire): boolean {
     let ok = true;
-    for (const chunk of wire) ok = this.connection.write(chunk);
+    let text = '';
+    for (const chunk of wire) {
+      if (typeof chunk === 'string') {
+        text += chunk;
+        continue;
+      }
+      if (text !== '') ok = this.connection.write(text);
+      text = '';
+      ok = this.connection.write(chunk);
+    }
+    if (text !== '') ok = this.connection.write(text);
     return ok;
   }
 

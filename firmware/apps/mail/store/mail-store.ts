@@ -110,12 +110,21 @@ export class MailStore {
 
   /** A message's bytes as of a commit, and its blob id (the key of parse caches). */
   message(commit: ObjectId, mailbox: string, uid: number): { raw: Buffer; blob: ObjectId } | undefined {
-    const view = this.store.snapshot(commit);
-    const path = messagePath(mailbox, uid);
-    const blob = view.baseBlobId(path);
-    if (blob === undefined) return undefined;
-    return { raw: view.get(path)!, blob };
+    const blob = this.messageBlob(commit, mailbox, uid);
+    return blob === undefined ? undefined : { raw: this.readBlob(blob), blob };
   }
+
+  /** The blob id of a message as of a commit, without reading it. */
+  messageBlob(commit: ObjectId, mailbox: string, uid: number): ObjectId | undefined {
+    // Sessions read many messages from one commit: its view (and parsed trees) is kept.
+    if (this.lastView?.commit !== commit) this.lastView = { commit, view: this.store.snapshot(commit) };
+    return this.lastView.view.baseBlobId(messagePath(mailbox, uid));
+  }
+
+  readBlob(blob: ObjectId): Buffer {
+    return this.store.odb.readTyped(blob, 'blob');
+  }
+  private lastView: { commit: ObjectId; view: TreeView } | undefined;
 
   subscriptions(): string[] {
     return this.readSubscriptions(this.branch.view());
