@@ -111,12 +111,16 @@ export class ObjectDatabase {
     return this.existsOnDisk(id) || (this.refreshPacks() && this.packs.some((p) => p.has(id)));
   }
 
-  /** The object, or undefined when this repository does not have it. */
-  read(id: ObjectId): RawObject | undefined {
+  /**
+   * The object, or undefined when this repository does not have it. `keep: false` reads
+   * without caching: for large blobs read once (mail messages a SEARCH scans), which would
+   * only push the trees and commits everyone needs out of the cache.
+   */
+  read(id: ObjectId, options: { keep?: boolean } = {}): RawObject | undefined {
     const cached = this.raw.get(id) ?? this.staged.get(id);
     if (cached !== undefined) return cached;
     const found = this.readUncached(id) ?? (this.refreshPacks() ? this.readUncached(id) : undefined);
-    if (found !== undefined) this.raw.set(id, found);
+    if (found !== undefined && options.keep !== false) this.raw.set(id, found);
     return found;
   }
 
@@ -141,8 +145,8 @@ export class ObjectDatabase {
   };
 
   /** The object, which must exist and be of `type`. */
-  readTyped(id: ObjectId, type: ObjectType): Buffer {
-    const object = this.read(id);
+  readTyped(id: ObjectId, type: ObjectType, options: { keep?: boolean } = {}): Buffer {
+    const object = this.read(id, options);
     if (object === undefined) throw new StoreError('ENOTFOUND', `object ${id} is missing`);
     if (object.type !== type) throw new StoreError('ECORRUPT', `object ${id} is a ${object.type}, expected a ${type}`);
     return object.content;

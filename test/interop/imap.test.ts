@@ -367,6 +367,23 @@ print(json.dumps(M.search(None, 'SUBJECT', 'delivered')[1][0].decode()))
   assert.match(bad.stderr, /neither a commit nor a time/);
 });
 
+test('nymote mail smarthost: set, show, remove; the password stays in secrets/ and is never shown', () => {
+  const none = nymote(['mail', 'smarthost', '--data', data]);
+  assert.equal([none.status, none.stdout], [0, 'no smarthost\n']);
+  const set = nymote(['mail', 'smarthost', 'set', 'smtp.example.net', '--login', 'me', '--password-stdin', '--data', data], { input: 'relay-secret-9\n' });
+  assert.is(set.status, 0, set.stderr);
+  assert.is(set.stdout, 'smarthost: smtp.example.net:587 (starttls, user me)\n');
+  const file = path.join(data, 'secrets', 'mail-smarthost.password');
+  assert.is(fs.statSync(file).mode & 0o777, 0o600);
+  assert.not.match(JSON.stringify(fs.readdirSync(path.join(data, 'config')).map((f) => fs.readFileSync(path.join(data, 'config', f), 'utf8'))), /relay-secret-9/);
+  const bad = nymote(['mail', 'smarthost', 'set', 'smtp.example.net:99999', '--data', data]);
+  assert.is(bad.status, 2);
+  assert.is(bad.stderr.trim().split('\n').length, 1);
+  const removed = nymote(['mail', 'smarthost', 'remove', '--data', data]);
+  assert.equal([removed.status, removed.stdout], [0, 'no smarthost\n']);
+  assert.not.ok(fs.existsSync(file));
+});
+
 /** A raw IMAP conversation: sends each line after the previous answer, returns everything read. */
 async function raw(lines: (string | Buffer)[], port = imapPort): Promise<string> {
   const socket = net.connect(port, '127.0.0.1');

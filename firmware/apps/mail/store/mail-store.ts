@@ -122,7 +122,8 @@ export class MailStore {
   }
 
   readBlob(blob: ObjectId): Buffer {
-    return this.store.odb.readTyped(blob, 'blob');
+    // Not kept in the store's cache: a SEARCH reads every message once, and the parse is cached.
+    return this.store.odb.readTyped(blob, 'blob', { keep: false });
   }
   private lastView: { commit: ObjectId; view: TreeView } | undefined;
 
@@ -331,13 +332,14 @@ export class MailStore {
       const pending = this.queue;
       this.queue = [];
       let outcomes: { ok: boolean; value: unknown }[] = [];
+      let written: [Buffer, MailboxState][] = [];
       try {
         await this.branch.transaction(
           (view) => {
             // May run again if the head moved (a sync merged meanwhile): start from scratch.
             const batch = new Batch(view, this, this.now);
             outcomes = pending.map(({ op }) => batch.run(op));
-            batch.writeStates();
+            written = batch.writeStates();
           },
           { message: `mail: ${summarize(pending.map((p) => p.summary))}\n` },
         );
@@ -345,6 +347,9 @@ export class MailStore {
         for (const p of pending) p.reject(err);
         continue;
       }
+      // The next batch (and every session) reads these states again: known by their blob ids, they are not parsed again.
+      const ids = this.store.odb.hashAll(written.map(([content]) => ({ type: 'blob' as const, content })));
+      written.forEach(([, state], i) => this.rememberState(ids[i], state));
       pending.forEach((p, i) => (outcomes[i].ok ? p.resolve(outcomes[i].value) : p.reject(outcomes[i].value)));
     }
     this.flushing = undefined;
@@ -362,12 +367,14 @@ export class MailStore {
     const cached = blob === undefined ? undefined : this.parsedStates.get(blob);
     if (cached !== undefined) return cached;
     const state = parseState(bytes);
-    if (blob !== undefined) {
-      // States of a few mailboxes in use; old ones are dropped rather than tracked in an LRU.
-      if (this.parsedStates.size >= 64) this.parsedStates.clear();
-      this.parsedStates.set(blob, state);
-    }
+    if (blob !== undefined) this.rememberState(blob, state);
     return state;
+  }
+
+  private rememberState(blob: ObjectId, state: MailboxState): void {
+    // States of a few mailboxes in use; old ones are dropped rather than tracked in an LRU.
+    if (this.parsedStates.size >= 64) this.parsedStates.clear();
+    this.parsedStates.set(blob, state);
   }
 
   private readSubscriptions(view: TreeView): string[] {
@@ -487,11 +494,17 @@ class Batch {
     return pairs;
   }
 
-  writeStates(): void {
+  /** Writes the changed states into the view; returns each one's content with it. */
+  writeStates(): [Buffer, MailboxState][] {
+    const written: [Buffer, MailboxState][] = [];
     for (const name of this.dirty) {
       const state = this.states.get(name);
-      if (state !== undefined) this.view.set(statePath(name), formatState(state));
+      if (state === undefined) continue;
+      const content = Buffer.from(formatState(state));
+      this.view.set(statePath(name), content);
+      written.push([content, state]);
     }
+    return written;
   }
 }
 
