@@ -138,7 +138,8 @@ M.starttls(ssl_context=ctx)
 after = list(M.capabilities)
 M.login('alice', PASSWORD)
 S = imaplib.IMAP4_SSL('127.0.0.1', IMAPS, ssl_context=ctx)
-S.login('alice', PASSWORD)
+answers = iter([b'alice', PASSWORD.encode()])
+S.authenticate('LOGIN', lambda challenge: next(answers))
 n = S.select('Archive')[1][0].decode()
 try:
     S.login('alice', PASSWORD)
@@ -272,6 +273,12 @@ test('imapflow: list with status, fetch, flags, compression', async () => {
       assert.is(message && message.envelope?.subject, 'Café plans');
       assert.is(message && message.bodyStructure?.childNodes?.length, 2);
       await client.messageFlagsAdd('1', ['\\Answered']);
+      // imapflow appends with LITERAL+: a large message goes without waiting for a continuation.
+      const large = Buffer.from(`From: a@example.org\r\nSubject: large\r\n\r\n${'0123456789abcdef'.repeat(4096 * 16)}\r\n`);
+      const appended = await client.append('Archive', large);
+      assert.ok(appended && appended.uid !== undefined);
+      const back = await client.fetchOne(String(appended.uid), { source: true }, { uid: true });
+      assert.ok(back && back.source?.equals(large));
       const after = await client.fetchOne('1', { flags: true });
       assert.ok(after && after.flags?.has('\\Answered'));
     } finally {

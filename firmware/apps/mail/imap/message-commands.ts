@@ -90,8 +90,8 @@ function targets(session: Session, set: SequenceSet, uid: boolean): number[] {
   return uids;
 }
 
-function load(session: Session, selected: SelectedMailbox, uid: number): LoadedMessage | undefined {
-  return session.context.messages.load(mail(session), selected.commit, selected.name, uid);
+function load(session: Session, selected: SelectedMailbox, uid: number, sweep = false): LoadedMessage | undefined {
+  return session.context.messages.load(mail(session), selected.commit, selected.name, uid, sweep);
 }
 
 const yieldToLoop = () => new Promise((resolve) => setImmediate(resolve));
@@ -199,7 +199,7 @@ async function searchUids(session: Session, key: SearchCommand['criteria']): Pro
     const uid = selected.uids[msn - 1];
     const record = selected.record(uid);
     if (record === undefined) continue;
-    if (predicate({ msn, record, load: () => load(session, selected, uid) })) matches.push(uid);
+    if (predicate({ msn, record, load: () => load(session, selected, uid, true) })) matches.push(uid);
     if (++count % BATCH === 0) await yieldToLoop();
   }
   return matches;

@@ -24,11 +24,12 @@ interface Entry {
 export class MessageCache {
   private readonly parsed = new ByteLru<ObjectId, Entry>(32 << 20, (entry) => approximateBytes(entry));
 
-  load(mail: MailStore, commit: ObjectId, mailbox: string, uid: number): LoadedMessage | undefined {
+  /** `sweep`: one read among many (SEARCH), not worth a place in the store's cache. */
+  load(mail: MailStore, commit: ObjectId, mailbox: string, uid: number, sweep = false): LoadedMessage | undefined {
     const blob = mail.messageBlob(commit, mailbox, uid);
     if (blob === undefined) return undefined;
     let raw: Buffer | undefined;
-    const readRaw = () => (raw ??= mail.readBlob(blob));
+    const readRaw = () => (raw ??= mail.readBlob(blob, { keep: !sweep }));
     let entry = this.parsed.get(blob);
     if (entry === undefined) {
       entry = { value: parseMessage(readRaw()), rendered: new Map() };

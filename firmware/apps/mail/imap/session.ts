@@ -11,7 +11,7 @@ import type { MessageCache } from './messages.js';
 import { mailboxCommands } from './mailbox-commands.js';
 import { messageCommands } from './message-commands.js';
 import { ParseError, decodeSaslPlain, isIdleDone, parseCommand, parseSaslResponse, type Command } from './parser.js';
-import { CommandReader, LITERAL_MINUS_MAX, ReaderError, type ReaderEvent } from './reader.js';
+import { CommandReader, ReaderError, type ReaderEvent } from './reader.js';
 import { SelectedMailbox } from './selected.js';
 import { SequenceError } from './sequence.js';
 import { MailboxNameError, decodeMailboxUtf7 } from './utf7.js';
@@ -64,7 +64,7 @@ export class Session {
   readonly enabled = { condstore: false, qresync: false, utf8: false, rev2: false };
   /** SEARCHRES's saved result, as UIDs. */
   savedUids: number[] = [];
-  private readonly reader = new CommandReader({ maxNonSyncLiteralBytes: LITERAL_MINUS_MAX * 16 });
+  private readonly reader: CommandReader;
   private busy = false;
   /** A line the session asked for (AUTHENTICATE's response, IDLE's DONE). */
   private lineWaiter: ((line: Buffer) => Promise<void>) | undefined;
@@ -77,6 +77,9 @@ export class Session {
     readonly context: SessionContext,
     private readonly onClose: () => void,
   ) {
+    // LITERAL+ lets a client send a message of any size we accept without waiting for "+".
+    const literal = context.appendLimit;
+    this.reader = new CommandReader({ maxLiteralBytes: literal, maxNonSyncLiteralBytes: literal, maxCommandBytes: literal + (1 << 20) });
     connection.write(`* OK [CAPABILITY ${this.capabilities().join(' ')}] Nymote IMAP ready\r\n`);
     connection.setIdleTimeout(PREAUTH_IDLE_MS);
     connection.start({ data: (chunk) => this.received(chunk), closed: (reason) => this.ended(reason) });
@@ -149,7 +152,7 @@ export class Session {
     const caps = ['IMAP4rev1', 'IMAP4rev2'];
     if (this.state === 'notAuthenticated') {
       if (!secure && !this.context.implicitTls) caps.push('STARTTLS');
-      if (this.credentialsAllowed()) caps.push('AUTH=PLAIN', 'SASL-IR');
+      if (this.credentialsAllowed()) caps.push('AUTH=PLAIN', 'AUTH=LOGIN', 'SASL-IR');
       else caps.push('LOGINDISABLED');
     }
     caps.push(
@@ -409,24 +412,35 @@ const NOT_AUTHENTICATED: HandlerTable = {
   },
   LOGIN: async (session, command) => login(session, command.tag, command.username, command.password),
   AUTHENTICATE: async (session, command) => {
-    if (command.mechanism !== 'PLAIN') return session.tagged(command.tag, 'NO', `mechanism ${command.mechanism.slice(0, 20)} is not supported; use PLAIN`, '[CANNOT]');
-    const withResponse = async (data: Buffer) => {
-      const plain = decodeSaslPlain(data);
-      if (plain.authzid !== '' && plain.authzid !== plain.authcid) return session.tagged(command.tag, 'NO', 'acting as another user is not allowed', '[AUTHORIZATIONFAILED]');
-      await login(session, command.tag, plain.authcid, plain.password);
+    const { tag, mechanism, initialResponse } = command;
+    // A SASL exchange: each challenge waits for the client's next line (read by the input loop).
+    const ask = (challenge: string, next: (data: Buffer) => Promise<void>) => {
+      session.write(`+ ${Buffer.from(challenge).toString('base64')}\r\n`);
+      session.expectLine(async (line) => {
+        try {
+          const response = parseSaslResponse(line);
+          if (response.cancel) return session.tagged(tag, 'BAD', 'AUTHENTICATE cancelled');
+          await next(response.data);
+        } catch (err) {
+          if (err instanceof ParseError) return session.tagged(tag, 'BAD', err.message);
+          throw err;
+        }
+      });
     };
-    if (command.initialResponse !== undefined) return withResponse(command.initialResponse);
-    session.write('+ \r\n');
-    session.expectLine(async (line) => {
-      try {
-        const response = parseSaslResponse(line);
-        if (response.cancel) return session.tagged(command.tag, 'BAD', 'AUTHENTICATE cancelled');
-        await withResponse(response.data);
-      } catch (err) {
-        if (err instanceof ParseError) return session.tagged(command.tag, 'BAD', err.message);
-        throw err;
-      }
-    });
+    if (mechanism === 'PLAIN') {
+      const plain = async (data: Buffer) => {
+        const { authzid, authcid, password } = decodeSaslPlain(data);
+        if (authzid !== '' && authzid !== authcid) return session.tagged(tag, 'NO', 'acting as another user is not allowed', '[AUTHORIZATIONFAILED]');
+        await login(session, tag, authcid, password);
+      };
+      return initialResponse !== undefined ? plain(initialResponse) : ask('', plain);
+    }
+    if (mechanism === 'LOGIN') {
+      // The old LOGIN mechanism (Outlook and friends): user name, then password, each asked for.
+      const password = async (user: Buffer) => ask('Password:', async (secret) => login(session, tag, user.toString('utf8'), secret.toString('utf8')));
+      return initialResponse !== undefined ? password(initialResponse) : ask('Username:', password);
+    }
+    session.tagged(tag, 'NO', `mechanism ${mechanism.slice(0, 20)} is not supported; use PLAIN or LOGIN`, '[CANNOT]');
   },
 };
 

@@ -121,9 +121,9 @@ export class MailStore {
     return this.lastView.view.baseBlobId(messagePath(mailbox, uid));
   }
 
-  readBlob(blob: ObjectId): Buffer {
-    // Not kept in the store's cache: a SEARCH reads every message once, and the parse is cached.
-    return this.store.odb.readTyped(blob, 'blob', { keep: false });
+  /** A message's bytes; `keep: false` for sweeps (SEARCH reads every message once) that would flush the store's cache. */
+  readBlob(blob: ObjectId, options: { keep?: boolean } = {}): Buffer {
+    return this.store.odb.readTyped(blob, 'blob', options);
   }
   private lastView: { commit: ObjectId; view: TreeView } | undefined;
 
