@@ -27,14 +27,15 @@
  * BENCH_DAV_EVENTS changes the calendar's size (default 3000); BENCH_DAV_ONLY=radicale,xandikos
  * runs a subset of the servers.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { logTail, peakRssKiB, running } from './processes.js';
+import { healthAnswers, startNymoteServer } from './nymote-server.js';
+import { peakRssKiB } from './processes.js';
 import { formatColumns, type Bench, type BenchCase, type BenchReport, type Ratio } from './harness.js';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -295,35 +296,14 @@ function syncToken(server: Server, multistatus: string): string {
 
 
 async function startNymote(work: string, cleanups: (() => void)[]): Promise<Server> {
-  if (!fs.existsSync(BUNDLE)) throw new Error(`${path.relative(process.cwd(), BUNDLE)} is missing: run \`make bundle\` first`);
-  const data = path.join(work, 'nymote');
-  const added = spawnSync(process.execPath, [BUNDLE, 'user', 'add', 'alice', '--password-stdin', '--data', data], { input: NYMOTE_PASSWORD, encoding: 'utf8' });
-  if (added.status !== 0) throw new Error(`nymote user add: ${added.stderr}`);
-  const log = path.join(work, 'nymote.log');
-  const out = fs.openSync(log, 'a');
-  // Started as users start it: the bundle itself, whose first line gives node its flags.
-  const child = spawn(BUNDLE, ['run', '--data', data, '--port-base', String(PORT_BASE), '--console', 'none'], { stdio: ['ignore', out, out] });
-  fs.closeSync(out);
-  child.unref();
-  cleanups.push(() => {
-    child.kill();
-    // Wait (synchronously: this runs in the exit handler) until it is gone before its data is removed.
-    for (let i = 0; i < 100 && running(child.pid!); i++) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
-    if (running(child.pid!)) child.kill('SIGKILL');
-  });
   const port = 8080 + PORT_BASE;
-  for (let i = 0; ; i++) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`nymote exited (${child.exitCode ?? child.signalCode}) on start:\n${logTail(log)}`);
-    if (spawnSync('curl', ['-sf', '-o', '/dev/null', `http://127.0.0.1:${port}/health`]).status === 0) break;
-    if (i === 150) throw new Error(`nymote did not answer on 127.0.0.1:${port}/health in 15 s:\n${logTail(log)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  const pid = await startNymoteServer({ bundle: BUNDLE, work, cleanups, name: 'nymote', portBase: PORT_BASE, password: NYMOTE_PASSWORD, ready: () => healthAnswers(PORT_BASE) });
   return {
     name: 'nymote',
     port,
     home: '/dav/alice/calendar/',
     authorization: `Basic ${Buffer.from(`alice:${NYMOTE_PASSWORD}`).toString('base64')}`,
-    pid: child.pid!,
+    pid,
     agent: new http.Agent({ keepAlive: true, maxSockets: PUT_CONNECTIONS }),
     calendar: '',
     calendars: 0,

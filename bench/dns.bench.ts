@@ -37,7 +37,7 @@
  * of a timed run (default 10; 3 with --quick), BENCH_DNS_LATENCY_QPS the fixed rate of the
  * latency workload (default 3000).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -45,7 +45,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { cpuSeconds, cpuTimes, logTail, memoryKiB, processTree, running } from './processes.js';
+import { startNymoteServer } from './nymote-server.js';
+import { cpuSeconds, cpuTimes, memoryKiB, processTree } from './processes.js';
 import { formatColumns, type Bench, type BenchCase, type BenchReport, type Ratio } from './harness.js';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -92,7 +93,6 @@ interface Server {
 interface Nymote extends Server {
   readonly httpPort: number;
   readonly log: string;
-  readonly child: ChildProcess;
 }
 
 /** peers/NAME.sh start, pinned to the server core (the daemon inherits the affinity). */
@@ -113,43 +113,33 @@ function digAnswers(port: number, name: string, type: string): boolean {
 }
 
 async function startNymote(bundle: string, work: string, cleanups: (() => void)[], name: string, portBase: number, env: NodeJS.ProcessEnv): Promise<Nymote> {
-  const data = path.join(work, `${name.replace(/\W+/g, '-')}-data`);
-  const run = (args: string[], input?: string) => {
-    const result = spawnSync(process.execPath, [path.join(bundle, 'index.js'), ...args, '--data', data], { input, encoding: 'utf8', env });
-    if (result.status !== 0) throw new Error(`nymote ${args.slice(0, 2).join(' ')}: ${result.stderr.trim()}`);
-    return result.stdout.trim();
-  };
-  run(['user', 'add', 'alice', '--password-stdin'], NYMOTE_PASSWORD);
-  // The peers' zone file as it is: its $ORIGIN line names the zone (zone-source.ts takes the
-  // first $ORIGIN anywhere in the text). A file without one gets it prepended.
-  let zoneText = fs.readFileSync(ZONE_FILE, 'utf8');
-  if (!/^\s*\$ORIGIN\s/im.test(zoneText)) zoneText = `$ORIGIN ${ZONE}\n${zoneText}`;
-  const zoneCopy = path.join(work, `${name.replace(/\W+/g, '-')}.zone`);
-  fs.writeFileSync(zoneCopy, zoneText);
-  const stored = run(['zone', 'set', zoneCopy]);
-  if (!stored.includes(`zone ${ZONE} stored`)) throw new Error(`nymote zone set said: ${stored}`);
-
-  const log = path.join(work, `${name.replace(/\W+/g, '-')}.log`);
-  const out = fs.openSync(log, 'a');
-  const args = ['-c', SERVER_CPU, path.join(bundle, 'index.js'), 'run', '--data', data, '--port-base', String(portBase), '--console', 'none', '--dns-rate-limit', '0'];
-  // taskset execs the bundle, whose first line gives node its flags: the pid is node's.
-  const child = spawn('taskset', args, { stdio: ['ignore', out, out], env });
-  fs.closeSync(out);
-  child.unref();
-  cleanups.push(() => {
-    child.kill();
-    // Wait (synchronously: this runs in the exit handler) until it is gone before its data is removed.
-    for (let i = 0; i < 100 && running(child.pid!); i++) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
-    if (running(child.pid!)) child.kill('SIGKILL');
-  });
+  const slug = name.replace(/\W+/g, '-');
   const port = 1053 + portBase;
-  for (let i = 0; ; i++) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${name} exited (${child.exitCode ?? child.signalCode}) on start:\n${logTail(log)}`);
-    if (digAnswers(port, ZONE, 'SOA')) break;
-    if (i === 100) throw new Error(`${name} did not answer example.test SOA on 127.0.0.1:${port} in 20 s:\n${logTail(log)}`);
-    await sleep(200);
-  }
-  return { name, port, pid: child.pid!, httpPort: 8080 + portBase, log, child };
+  const pid = await startNymoteServer({
+    bundle: path.join(bundle, 'index.js'),
+    work,
+    cleanups,
+    name,
+    portBase,
+    password: NYMOTE_PASSWORD,
+    env,
+    // taskset execs the bundle, whose first line gives node its flags: the pid is node's.
+    launcher: ['taskset', '-c', SERVER_CPU],
+    runArgs: ['--dns-rate-limit', '0'],
+    prepare: (data) => {
+      // The peers' zone file as it is: its $ORIGIN line names the zone (zone-source.ts takes the
+      // first $ORIGIN anywhere in the text). A file without one gets it prepended.
+      let zoneText = fs.readFileSync(ZONE_FILE, 'utf8');
+      if (!/^\s*\$ORIGIN\s/im.test(zoneText)) zoneText = `$ORIGIN ${ZONE}\n${zoneText}`;
+      const zoneCopy = path.join(work, `${slug}.zone`);
+      fs.writeFileSync(zoneCopy, zoneText);
+      const stored = spawnSync(process.execPath, [path.join(bundle, 'index.js'), 'zone', 'set', zoneCopy, '--data', data], { encoding: 'utf8', env });
+      if (stored.status !== 0 || !stored.stdout.includes(`zone ${ZONE} stored`)) throw new Error(`nymote zone set: ${stored.stderr.trim() || stored.stdout.trim()}`);
+    },
+    ready: () => digAnswers(port, ZONE, 'SOA'),
+    timeoutMs: 20_000,
+  });
+  return { name, port, pid, httpPort: 8080 + portBase, log: path.join(work, `${slug}.log`) };
 }
 
 /** The environment without NYMOTE_NATIVE (the addon, as users run it). */

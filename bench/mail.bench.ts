@@ -30,7 +30,7 @@
  * as ms/search with the ratio of times (nymote / dovecot; for the other cases the ratio of rates),
  * a unit per result, memory, fill times and the individual search times; and prints that table.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -38,7 +38,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { formatColumns, type Bench, type BenchCase, type BenchReport, type Ratio } from './harness.js';
-import { logTail, memoryKiB, processTree, running } from './processes.js';
+import { healthAnswers, startNymoteServer } from './nymote-server.js';
+import { memoryKiB, processTree } from './processes.js';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const PEERS = path.resolve(REPO_ROOT, '..', 'shared', 'peers');
@@ -481,30 +482,8 @@ interface Server {
 }
 
 async function startNymote(work: string, cleanups: (() => void)[]): Promise<Server> {
-  if (!fs.existsSync(BUNDLE)) throw new Error(`${path.relative(process.cwd(), BUNDLE)} is missing: run \`make bundle\` first`);
-  const data = path.join(work, 'nymote');
-  const added = spawnSync(process.execPath, [BUNDLE, 'user', 'add', 'alice', '--password-stdin', '--data', data], { input: PASSWORD, encoding: 'utf8' });
-  if (added.status !== 0) throw new Error(`nymote user add: ${added.stderr}`);
-  const log = path.join(work, 'nymote.log');
-  const out = fs.openSync(log, 'a');
-  // Started as users start it: the bundle itself, whose first line gives node its flags.
-  const child = spawn(BUNDLE, ['run', '--data', data, '--port-base', String(PORT_BASE), '--console', 'none'], { stdio: ['ignore', out, out] });
-  fs.closeSync(out);
-  child.unref();
-  cleanups.push(() => {
-    child.kill();
-    // Wait (synchronously: this runs in the exit handler) until it is gone before its data is removed.
-    for (let i = 0; i < 100 && running(child.pid!); i++) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
-    if (running(child.pid!)) child.kill('SIGKILL');
-  });
-  const health = 8080 + PORT_BASE;
-  for (let i = 0; ; i++) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`nymote exited (${child.exitCode ?? child.signalCode}) on start:\n${logTail(log)}`);
-    if (spawnSync('curl', ['-sf', '-o', '/dev/null', `http://127.0.0.1:${health}/health`]).status === 0) break;
-    if (i === 150) throw new Error(`nymote did not answer on 127.0.0.1:${health}/health in 15 s:\n${logTail(log)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return { name: 'nymote', port: NYMOTE_IMAP, pid: child.pid! };
+  const pid = await startNymoteServer({ bundle: BUNDLE, work, cleanups, name: 'nymote', portBase: PORT_BASE, password: PASSWORD, ready: () => healthAnswers(PORT_BASE) });
+  return { name: 'nymote', port: NYMOTE_IMAP, pid };
 }
 
 function startDovecot(work: string, cleanups: (() => void)[]): { server: Server; maildir: string } {

@@ -118,6 +118,13 @@ test('containsFolded: IMAP substring match, case-insensitively', () => {
   // Composed and decomposed forms match.
   assert.ok(containsFolded('cafe\u0301', 'CAFÉ'));
   assert.is(foldCase('ÀB'), 'àb');
+  // ASCII needles take the pattern path: metacharacters are literal, other needles are not confused with it.
+  assert.ok(containsFolded('a KUMQUAT tree', 'kumQuat'));
+  assert.ok(containsFolded('price: 3.5 (net)', '3.5 (NET)'));
+  assert.not.ok(containsFolded('price: 345 net', '3.5'));
+  assert.not.ok(containsFolded('abc', 'a.c'));
+  assert.ok(containsFolded('back\\slash [x]', '\\SLASH [X]'));
+  assert.not.ok(containsFolded('kumquat', 'kumquats'));
 });
 
 test.run();

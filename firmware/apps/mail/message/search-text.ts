@@ -234,7 +234,18 @@ export function foldCase(s: string): string {
  */
 export function containsFolded(haystack: string, needle: string): boolean {
   if (needle === '') return true;
-  return foldCase(haystack).includes(foldCase(needle));
+  const folded = foldCase(needle);
+  // An ASCII needle (the usual search word) is matched without folding a copy of the whole
+  // text: a case-insensitive pattern, compiled once per needle, scans it in place.
+  if (/^[\x20-\x7e]*$/.test(folded)) return asciiPattern(folded).test(haystack);
+  return foldCase(haystack).includes(folded);
+}
+
+let lastPattern: { needle: string; pattern: RegExp } | undefined;
+
+function asciiPattern(needle: string): RegExp {
+  if (lastPattern?.needle !== needle) lastPattern = { needle, pattern: new RegExp(needle.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'), 'i') };
+  return lastPattern.pattern;
 }
 
 /** A cached header value (ParsedMessage.headers, as written) as text: unfolded, RFC 2047-decoded, trimmed. */

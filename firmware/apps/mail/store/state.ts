@@ -37,9 +37,18 @@ export function emptyState(uidvalidity: number, specialUse?: string): MailboxSta
   return { uidvalidity, uidnext: 1, highestModseq: 1, ...(specialUse === undefined ? {} : { specialUse }), messages: [], expunged: [], forgottenModseq: 0 };
 }
 
+/** Each record's line, made once: records are replaced when they change, never mutated. */
+const formattedLines = new WeakMap<MessageRecord, string>();
+
+function formatLine(m: MessageRecord): string {
+  let line = formattedLines.get(m);
+  if (line === undefined) formattedLines.set(m, (line = JSON.stringify([m.uid, m.modseq, m.internalDate, m.size, m.flags])));
+  return line;
+}
+
 export function formatState(state: MailboxState): string {
   const head = { uidvalidity: state.uidvalidity, uidnext: state.uidnext, highestmodseq: state.highestModseq, ...(state.specialUse === undefined ? {} : { specialUse: state.specialUse }), forgottenModseq: state.forgottenModseq };
-  const lines = state.messages.map((m) => JSON.stringify([m.uid, m.modseq, m.internalDate, m.size, m.flags]));
+  const lines = state.messages.map(formatLine);
   const expunged = state.expunged.map((e) => `[${e.uid},${e.modseq}]`).join(',');
   const messages = lines.length === 0 ? '' : `\n${lines.join(',\n')}\n`;
   return `${JSON.stringify(head).slice(0, -1)},\n"messages":[${messages}],\n"expunged":[${expunged}]}\n`;
