@@ -42,7 +42,8 @@ export async function startSystem(config: RunConfig, logSink: LogSink): Promise<
   const mergeTypes = defaultMergeTypes();
   for (const kind of davKinds) for (const [pattern, type] of kind.mergeTypes ?? []) mergeTypes.register(pattern, type);
   registerMailMergeTypes(mergeTypes);
-  const stores = new UserStores(config.data.store, { mergeTypes });
+  // 16 MiB of objects per user store (and half that of trees): a small board serves several users.
+  const stores = new UserStores(config.data.store, { mergeTypes, cacheBytes: 16 << 20 });
   const tls = new TlsCredentials(config.data.secrets, { log: log.child('tls') });
 
   let requestStop!: (action: StopRequest) => void;

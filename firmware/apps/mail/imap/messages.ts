@@ -22,7 +22,7 @@ interface Entry {
 }
 
 export class MessageCache {
-  private readonly parsed = new ByteLru<ObjectId, Entry>(32 << 20, (entry) => approximateBytes(entry));
+  private readonly parsed = new ByteLru<ObjectId, Entry>(16 << 20, (entry) => approximateBytes(entry));
 
   /** `sweep`: one read among many (SEARCH), not worth a place in the store's cache. */
   load(mail: MailStore, commit: ObjectId, mailbox: string, uid: number, sweep = false): LoadedMessage | undefined {
