@@ -3,7 +3,7 @@
  * store (store/), and SMTP submission and inbound delivery into them (smtp/). Messages are
  * parsed once (message/) and the parse cached by blob id (imap/messages.ts).
  *
- *   const mail = new MailApp({ stores, authenticate, tls, localDomains, userOf, configDir, secretsDir, log });
+ *   const mail = new MailApp({ stores, authenticate, secureContext, tlsOptions, localDomains, userOf, configDir, secretsDir, log });
  *   runtime.services.add(mail.imapService('imap', listen, 1143));
  *   runtime.services.add(mail.smtpService('submission', listen, 1587));
  *   await mail.deliver('alice', raw);      // into INBOX, one commit
@@ -11,14 +11,12 @@
 import type tls from 'node:tls';
 import type { Logger } from '../../runtime/index.js';
 import type { UserStores } from '../../store/index.js';
-import { MessageCache } from './imap/messages.js';
-import { ImapService } from './imap/server.js';
-import type { AuthResult } from './imap/session.js';
+import { ImapService, MessageCache, type AuthResult } from './imap/index.js';
 import { SmtpService, type SmtpRole } from './smtp/index.js';
 import { INBOX, MailStore } from './store/index.js';
 
 export { MailStore, MailError, INBOX, registerMailMergeTypes } from './store/index.js';
-export { ImapService } from './imap/server.js';
+export { ImapService } from './imap/index.js';
 export { SmtpService, loadSmarthost, saveSmarthost, removeSmarthost, describeSmarthost } from './smtp/index.js';
 
 /** APPENDLIMIT and the largest message SMTP accepts. */
