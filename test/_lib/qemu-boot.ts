@@ -5,7 +5,7 @@
  * serial, then `poweroff` (nyinit stops Node and powers off, and QEMU exits). Returns the time
  * from QEMU's start to the ready line.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as assert from 'uvu/assert';
@@ -29,24 +29,28 @@ export interface BootCheck {
 export async function bootAndCheck({ board, hardware, network = true, readySeconds, poweroff = 'exit' }: BootCheck): Promise<number> {
   const image = path.join(REPO, 'out', board, `nymote-${board}.img`);
   assert.ok(fs.existsSync(image), `${image} is missing: make image BOARD=${board}`);
-  const base = 20000 + Math.floor(Math.random() * 20000);
-  const started = Date.now();
-  const qemu = spawn(path.join(REPO, 'scripts', 'qemu.sh'), [board], { env: { ...process.env, QEMU_PORT_BASE: String(base), QEMU_SNAPSHOT: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
-  let serial = '';
-  qemu.stdout.setEncoding('utf8').on('data', (chunk: string) => (serial += chunk));
-  qemu.stderr.setEncoding('utf8').on('data', (chunk: string) => (serial += chunk));
-  const exited = new Promise<number | null>((resolve) => qemu.once('exit', (code) => resolve(code)));
+  // QEMU's host forwarding fails when a port of the chosen base is taken (say by an earlier
+  // test's socket in TIME_WAIT, which a node listener would not even notice): another base then.
+  // Bases stay below the ephemeral port range (32768…).
+  let run: Launched;
+  for (let attempt = 1; ; attempt++) {
+    run = launch(board, 20000 + Math.floor(Math.random() * 10000));
+    // Such a failure ends QEMU within seconds (qemu.sh first checks its packages); the boot goes on meanwhile.
+    const early = await Promise.race([run.exited, new Promise<'running'>((r) => setTimeout(() => r('running'), 10_000))]);
+    if (early === 'running' || attempt === 5 || !/Could not set up host forwarding/.test(run.serial)) break;
+  }
+  const { qemu, exited, base, started } = run;
   let position = 0;
   /** Waits until `pattern` shows on the serial line after what was matched before. */
   const expect = async (pattern: RegExp, seconds: number): Promise<void> => {
     const deadline = Date.now() + seconds * 1000;
     for (;;) {
-      const match = pattern.exec(serial.slice(position));
+      const match = pattern.exec(run.serial.slice(position));
       if (match !== null) {
         position += match.index + match[0].length;
         return;
       }
-      if (Date.now() > deadline || qemu.exitCode !== null) throw new Error(`no ${pattern} on the serial console; it showed:\n${serial.slice(-3000)}`);
+      if (Date.now() > deadline || qemu.exitCode !== null) throw new Error(`no ${pattern} on the serial console; it showed:\n${run.serial.slice(-3000)}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   };
@@ -58,7 +62,7 @@ export async function bootAndCheck({ board, hardware, network = true, readySecon
 
     if (network) {
       // The device gets its address by DHCP (our client, QEMU's server) around the ready line.
-      for (let i = 0; i < 600 && !/dhcp lease bound/.test(serial); i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 600 && !/dhcp lease bound/.test(run.serial); i++) await new Promise((r) => setTimeout(r, 100));
       const health = tool('curl', ['-sS', '--max-time', '10', '--retry', '5', '--retry-connrefused', `http://127.0.0.1:${base + 80}/health`]);
       assert.is(health.status, 0, health.stderr);
       const report = JSON.parse(health.stdout) as { status: string; mode: string; services: Record<string, { state: string }> };
@@ -86,18 +90,36 @@ export async function bootAndCheck({ board, hardware, network = true, readySecon
     type('status');
     await expect(/device mode · up \d+s/, 30);
     await expect(new RegExp(`hardware +running +\\(.*${hardware.source}`), 30);
-    assert.not.match(serial, /boot-test-pass-1/, 'the password never shows on the console');
+    assert.not.match(run.serial, /boot-test-pass-1/, 'the password never shows on the console');
 
     type('poweroff');
     if (poweroff === 'halt') {
       await expect(/nyinit: poweroff requested[^]*unmounting filesystem[^]*(System halted|reboot: Power down)/, 90);
     } else {
       const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 90_000))]);
-      assert.is(code, 0, `QEMU did not power off cleanly:\n${serial.slice(-3000)}`);
-      assert.match(serial, /nyinit: .*power/i);
+      assert.is(code, 0, `QEMU did not power off cleanly:\n${run.serial.slice(-3000)}`);
+      assert.match(run.serial, /nyinit: .*power/i);
     }
     return readyMs;
   } finally {
     if (qemu.exitCode === null) qemu.kill('SIGKILL');
   }
+}
+
+interface Launched {
+  qemu: ChildProcessWithoutNullStreams;
+  exited: Promise<number | null>;
+  /** What QEMU printed: the serial console and its own errors. */
+  serial: string;
+  base: number;
+  started: number;
+}
+
+/** The board's image under QEMU (scripts/qemu.sh), its services on host ports from `base`, the image untouched. */
+function launch(board: string, base: number): Launched {
+  const qemu = spawn(path.join(REPO, 'scripts', 'qemu.sh'), [board], { env: { ...process.env, QEMU_PORT_BASE: String(base), QEMU_SNAPSHOT: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const run: Launched = { qemu, exited: new Promise((resolve) => qemu.once('exit', (code) => resolve(code))), serial: '', base, started: Date.now() };
+  qemu.stdout.setEncoding('utf8').on('data', (chunk: string) => (run.serial += chunk));
+  qemu.stderr.setEncoding('utf8').on('data', (chunk: string) => (run.serial += chunk));
+  return run;
 }
