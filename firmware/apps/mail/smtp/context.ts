@@ -3,6 +3,8 @@ import type { Logger } from '../../../runtime/index.js';
 import type { SmtpDependencies } from './dependencies.js';
 import type { SmtpLimits } from './limits.js';
 import type { OutboundQueue } from './queue.js';
+import { classifyRecipient } from './addresses.js';
+import { smtpReply, type SmtpReplyError } from './replies.js';
 
 export interface SmtpContext {
   deps: SmtpDependencies;
@@ -31,4 +33,22 @@ export interface ReceivedMessage {
 /** Each user once, in the order first seen: one delivery per user even for user and user+tag. */
 export function uniqueUsers(users: readonly string[]): string[] {
   return [...new Set(users)];
+}
+
+/**
+ * Why a recipient is refused, or undefined when it is accepted. Both roles answer local
+ * addresses alike; `remote` says what a role answers for another domain.
+ */
+export function recipientRefusal(ctx: SmtpContext, address: string, remote: () => SmtpReplyError | undefined): SmtpReplyError | undefined {
+  const recipient = classifyRecipient(address, ctx.deps.localDomains(), ctx.deps.userOf);
+  switch (recipient.kind) {
+    case 'local':
+      return undefined;
+    case 'unknown-user':
+      return smtpReply(550, '5.1.1', `<${recipient.address}>: no such user here`);
+    case 'invalid':
+      return smtpReply(553, '5.1.3', `mailbox name not allowed: ${recipient.reason}`);
+    case 'remote':
+      return remote();
+  }
 }

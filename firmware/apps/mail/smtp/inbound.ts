@@ -4,24 +4,14 @@
  * gets the message once in their INBOX, with Return-Path and Received in front.
  */
 import type { SmtpContext, ReceivedMessage } from './context.js';
-import { uniqueUsers } from './context.js';
+import { recipientRefusal, uniqueUsers } from './context.js';
 import { classifyRecipient } from './addresses.js';
 import { prependHeaders, receivedHeader, returnPathHeader } from './headers.js';
 import { smtpReply, type SmtpReplyError } from './replies.js';
 
 /** Why a recipient is refused on the inbound port, or undefined when it is one of ours. */
 export function inboundRecipientRefusal(ctx: SmtpContext, address: string): SmtpReplyError | undefined {
-  const recipient = classifyRecipient(address, ctx.deps.localDomains(), ctx.deps.userOf);
-  switch (recipient.kind) {
-    case 'local':
-      return undefined;
-    case 'unknown-user':
-      return smtpReply(550, '5.1.1', `<${recipient.address}>: no such user here`);
-    case 'remote':
-      return smtpReply(550, '5.7.1', 'relaying denied: this server only receives mail for its own domains');
-    case 'invalid':
-      return smtpReply(553, '5.1.3', `mailbox name not allowed: ${recipient.reason}`);
-  }
+  return recipientRefusal(ctx, address, () => smtpReply(550, '5.7.1', 'relaying denied: this server only receives mail for its own domains'));
 }
 
 /** Delivers an accepted message to each recipient user; returns how many users got it. */

@@ -7,7 +7,7 @@
 import { describeError } from '../../../runtime/index.js';
 import { classifyRecipient, senderOwnedBy } from './addresses.js';
 import type { SmtpContext, ReceivedMessage } from './context.js';
-import { uniqueUsers } from './context.js';
+import { recipientRefusal, uniqueUsers } from './context.js';
 import { missingSubmissionHeaders, prependHeaders, receivedHeader, returnPathHeader } from './headers.js';
 import { smtpReply, type SmtpReplyError } from './replies.js';
 import { loadSmarthost } from './smarthost-config.js';
@@ -22,17 +22,7 @@ export function submissionSenderRefusal(ctx: SmtpContext, user: string | undefin
 }
 
 export function submissionRecipientRefusal(ctx: SmtpContext, user: string, address: string): SmtpReplyError | undefined {
-  const recipient = classifyRecipient(address, ctx.deps.localDomains(), ctx.deps.userOf);
-  switch (recipient.kind) {
-    case 'local':
-      return undefined;
-    case 'unknown-user':
-      return smtpReply(550, '5.1.1', `<${recipient.address}>: no such user here`);
-    case 'invalid':
-      return smtpReply(553, '5.1.3', `mailbox name not allowed: ${recipient.reason}`);
-    case 'remote':
-      return remoteRefusal(ctx, user);
-  }
+  return recipientRefusal(ctx, address, () => remoteRefusal(ctx, user));
 }
 
 function remoteRefusal(ctx: SmtpContext, user: string): SmtpReplyError | undefined {
