@@ -33,31 +33,26 @@ export function compileSearch(key: SearchKey, scope: SearchScope): Predicate {
   return compile(key, scope).test;
 }
 
-/** Whether evaluating the key reads messages; the session then yields between messages. */
-export function readsMessages(key: SearchKey): boolean {
-  return compile(key, { count: 0, highestUid: 0 }, true).cost > 0;
-}
-
 interface Compiled {
   test: Predicate;
   /** 0: state only; 1: reads the message. */
   cost: number;
 }
 
-function compile(key: SearchKey, scope: SearchScope, costOnly = false): Compiled {
+function compile(key: SearchKey, scope: SearchScope): Compiled {
   switch (key.type) {
     case 'all':
       return { test: () => true, cost: 0 };
     case 'and': {
-      const parts = key.keys.map((k) => compile(k, scope, costOnly)).sort((a, b) => a.cost - b.cost);
+      const parts = key.keys.map((k) => compile(k, scope)).sort((a, b) => a.cost - b.cost);
       return { test: (t) => parts.every((p) => p.test(t)), cost: Math.max(0, ...parts.map((p) => p.cost)) };
     }
     case 'or': {
-      const [a, b] = [compile(key.left, scope, costOnly), compile(key.right, scope, costOnly)].sort((x, y) => x.cost - y.cost);
+      const [a, b] = [compile(key.left, scope), compile(key.right, scope)].sort((x, y) => x.cost - y.cost);
       return { test: (t) => a.test(t) || b.test(t), cost: Math.max(a.cost, b.cost) };
     }
     case 'not': {
-      const inner = compile(key.key, scope, costOnly);
+      const inner = compile(key.key, scope);
       return { test: (t) => !inner.test(t), cost: inner.cost };
     }
     case 'flag':
@@ -71,11 +66,11 @@ function compile(key: SearchKey, scope: SearchScope, costOnly = false): Compiled
       return { test: (t) => t.record.modseq >= modseq, cost: 0 };
     }
     case 'uid': {
-      const spans = costOnly ? [] : normalizeSpans(key.set, scope.highestUid, scope.savedUids);
+      const spans = normalizeSpans(key.set, scope.highestUid, scope.savedUids);
       return { test: (t) => spansContain(spans, t.record.uid), cost: 0 };
     }
     case 'sequence': {
-      const spans = costOnly ? [] : sequenceSpans(key.set, scope);
+      const spans = sequenceSpans(key.set, scope);
       return { test: (t) => spansContain(spans, t.msn), cost: 0 };
     }
     case 'date': {
