@@ -2,6 +2,7 @@
  * The answer to a CALDAV:free-busy-query (RFC 4791 §7.10): the busy time of a calendar's events
  * and VFREEBUSY components within a range, as one VFREEBUSY in UTC.
  */
+import { foldLine } from '../../store/index.js';
 import { visitInstances, type CalendarObject, type CalendarTimezone, type Component } from './calendar-object.js';
 
 export interface FreeBusyOptions {
@@ -53,7 +54,7 @@ export function freeBusyReport(objects: Iterable<CalendarObject>, start: Date, e
     `DTSTAMP:${utcText((options.now ?? new Date()).getTime())}`,
     `DTSTART:${utcText(from)}`,
     `DTEND:${utcText(to)}`,
-    ...periods.map((p) => fold(`FREEBUSY;FBTYPE=${p.type}:${utcText(p.a)}/${utcText(p.b)}`)),
+    ...periods.map((p) => foldLine(`FREEBUSY;FBTYPE=${p.type}:${utcText(p.a)}/${utcText(p.b)}`)),
     'END:VFREEBUSY',
     'END:VCALENDAR',
   ];
@@ -88,11 +89,4 @@ function merge(spans: [number, number][]): [number, number][] {
 
 function utcText(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}/, '').replace(/[-:]/g, '');
-}
-
-/** Content lines of at most 75 octets (RFC 5545 §3.1); the line is ASCII. */
-function fold(line: string): string {
-  const parts = [line.slice(0, 75)];
-  for (let i = 75; i < line.length; i += 74) parts.push(' ' + line.slice(i, i + 74));
-  return parts.join('\r\n');
 }

@@ -36,4 +36,4 @@ export { lwwType, formatLwwRegister, parseLwwRegister, type LwwRegister } from '
 export { logType } from './append-log.js';
 export { jsonType } from './json-map.js';
 export { formatJson, parseJson, type JsonValue, type JsonObject } from './json-value.js';
-export { vobjectType, unfoldLines, mergeVObject, MAX_VOBJECT_BYTES, MAX_VOBJECT_DEPTH, type VObjectMerge } from './vobject.js';
+export { vobjectType, foldLine, unfoldLines, mergeVObject, MAX_VOBJECT_BYTES, MAX_VOBJECT_DEPTH, type VObjectMerge } from './vobject.js';

@@ -381,11 +381,11 @@ function sameComponent(a: Component, b: Component): boolean {
 }
 
 function serialize(file: Component): Buffer {
-  return Buffer.from(contentLines(file, []).map((line) => `${fold(line)}\r\n`).join(''));
+  return Buffer.from(contentLines(file, []).map((line) => `${foldLine(line)}\r\n`).join(''));
 }
 
-/** Folds after at most 75 octets a line (the continuation's leading space included), never inside a character. */
-function fold(line: string): string {
+/** Folds a content line after at most 75 octets (the continuation's leading space included), never inside a character (RFC 5545 §3.1, RFC 6350 §3.2). */
+export function foldLine(line: string): string {
   if (Buffer.byteLength(line) <= FOLD_OCTETS) return line;
   const pieces: string[] = [];
   let start = 0;
