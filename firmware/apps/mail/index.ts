@@ -15,8 +15,9 @@ import { ImapService, MessageCache, type AuthResult } from './imap/index.js';
 import { SmtpService, type SmtpRole } from './smtp/index.js';
 import { INBOX, MailStore } from './store/index.js';
 
-export { MailStore, MailError, INBOX, registerMailMergeTypes } from './store/index.js';
+export { MailStore, MailError, INBOX, InvalidMailboxName, registerMailMergeTypes, type MailboxSnapshot, type MessageRecord } from './store/index.js';
 export { ImapService } from './imap/index.js';
+export { decodeCachedHeader, messageView, parseMessage, type MessageAttachment, type MessageView } from './message/index.js';
 export { SmtpService, loadSmarthost, saveSmarthost, removeSmarthost, describeSmarthost } from './smtp/index.js';
 
 /** APPENDLIMIT and the largest message SMTP accepts. */

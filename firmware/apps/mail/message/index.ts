@@ -62,3 +62,4 @@ export {
   headerValues,
   htmlToText,
 } from './search-text.js';
+export { MAX_VIEW_TEXT_CHARS, messageView, type MessageAttachment, type MessageView } from './view.js';
