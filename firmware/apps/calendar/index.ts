@@ -57,6 +57,8 @@ function withFilterErrors<T>(work: () => T): T {
   }
 }
 
+export { DAY_MS, parseBasicTime, parseCalendarObject, resolve, visitInstances, type CalendarObject, type Component } from './calendar-object.js';
+
 export const calendarKind: DavKind<CalendarObject> = {
   home: 'calendar',
   title: 'Calendars',

@@ -8,6 +8,8 @@ import { jsonType, vobjectType } from '../../store/index.js';
 import { compileAddressbookFilter, UnsupportedFilter } from './filter.js';
 import { InvalidVCard, parseVCard, type VCard } from './vcard.js';
 
+export { InvalidVCard, parseVCard, unescapeValue, type VCard, type VCardProperty } from './vcard.js';
+
 const MAX_CARD_BYTES = 4 * 1024 * 1024;
 
 export const contactsKind: DavKind<VCard> = {
