@@ -21,6 +21,7 @@ node_modules/.installed: package-lock.json package.json
 
 typecheck: deps
 	npx --no-install tsc -p tsconfig.json
+	npx --no-install tsc -p firmware/ui/client/tsconfig.json
 
 # Host addons → build/Release. Configure only when binding.gyp changed; `node-gyp build` is
 # incremental and, unlike `rebuild`, keeps the cross-built build/<arch>/ addons.
@@ -41,10 +42,11 @@ build: typecheck bundle
 run: build
 	$(NODE) $(NODE_FLAGS) dist/firmware/index.js run --data ./var
 
-# Debian tools the tests drive: real clients (git, curl, python3, the DAV and DNS clients), clang for the fuzz smoke test.
+# Debian tools the tests drive: real clients (git, curl, python3, the DAV, DNS and mail clients,
+# chromium for the web UI), clang for the fuzz smoke test.
 TEST_TOOLS := git curl python3 clang libssl-dev libclang-rt-14-dev busybox dnsmasq chrony socat \
 	litmus vdirsyncer python3-caldav khal khard bind9-dnsutils knot-dnsutils python3-zeroconf iproute2 \
-	isync swaks libnet-ssleay-perl libio-socket-ssl-perl
+	isync swaks libnet-ssleay-perl libio-socket-ssl-perl chromium fonts-dejavu-core
 test-tools:
 	scripts/apt-deps.sh $(TEST_TOOLS)
 

@@ -3,6 +3,8 @@
  * service in start order, and starts them. Parts that arrive later (store, git, mail, DAV,
  * Signpost, Jitsu, OTA) are registered here.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { TokenStore, UserDirectory } from './accounts/index.js';
 import { ConsolePassword, ConsoleSocketService, Shell, addDataCommands, addRuntimeCommands, addSetupCommands, startSession, type StopRequest } from './console/index.js';
 import { SyncService, mountGit } from './git/index.js';
@@ -15,6 +17,7 @@ import { sha1 } from './native.js';
 import { DnsService, Jitsu, MdnsResponder, SignpostService, ZONE_PATH, ZONE_TTL_SECONDS, publishedAddresses, showZone, signpostCommands, signpostTransport, zoneOrigin } from './signpost/index.js';
 import { DeviceSettings, HardwareService, LogSink, PORT_NAMES, Runtime, UsageError, boardHardware, loadBoard, type RunConfig, type Service } from './runtime/index.js';
 import { UserStores, defaultMergeTypes } from './store/index.js';
+import { mountUi } from './ui/index.js';
 
 export interface System {
   readonly runtime: Runtime;
@@ -143,6 +146,27 @@ export async function startSystem(config: RunConfig, logSink: LogSink): Promise<
   runtime.services.add(mail.imapService('imaps', config.listen, config.ports.imaps));
   runtime.services.add(mail.smtpService('submission', config.listen, config.ports.submission));
   runtime.services.add(mail.smtpService('inbound', config.listen, config.ports.smtp));
+  mountUi(http.router, {
+    stores,
+    users,
+    auth,
+    mailOf: (user) => mail.mailOf(user),
+    health: () => runtime.health(),
+    device: {
+      storage: () => {
+        const stats = fs.statfsSync(config.data.root);
+        return { totalBytes: stats.blocks * stats.bsize, freeBytes: stats.bavail * stats.bsize };
+      },
+      update: () => updateStatus(config.data.firmware, runtime.version),
+    },
+    signpost: {
+      certificate: () => signpost.certificate(),
+      devices: () => signpost.devices(),
+      pair: (person, signal) => signpost.pair(person, signal),
+      pairingPort: () => config.ports.channel,
+    },
+    log: log.child('ui'),
+  });
   // After the servers, so that its event streams are closed first on stop.
   runtime.services.add(mountApi(http.router, { stores, auth, log: log.child('api') }));
   runtime.services.add(signpost);
@@ -245,4 +269,14 @@ function storesService(stores: UserStores): Service {
     start: async () => undefined,
     stop: () => stores.closeAll(),
   };
+}
+
+/** What the dashboard says about updates: the running version, and the slots' state.json once OTA has written one. */
+function updateStatus(firmwareDir: string, version: string): Record<string, unknown> {
+  const state = path.join(firmwareDir, 'state.json');
+  try {
+    return { running: version, ...(JSON.parse(fs.readFileSync(state, 'utf8')) as Record<string, unknown>) };
+  } catch {
+    return { running: version, installed: 'the image as built (no update pushed yet)' };
+  }
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The firmware bundle: firmware/main.ts → dist/firmware/index.js (ESM, readable, not minified)
-# plus the addons beside it in dist/firmware/native/<platform>-<arch>/, where firmware/native.ts
-# looks first. Host addons come from build/Release (make native); cross-built ones from
+# The firmware bundle: firmware/main.ts → dist/firmware/index.js (ESM, readable, not minified),
+# the web UI in dist/firmware/ui/, and the addons in dist/firmware/native/<platform>-<arch>/,
+# where firmware/native.ts looks first. Host addons come from build/Release (make native); cross-built ones from
 # build/<arch> (scripts/cross-build.sh) are added when present, for images and OTA releases.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +11,8 @@ rm -rf "$out"
 # serialport finds its native binding at run time, which ncc cannot follow: it stays a package
 # (node_modules/@serialport/bindings-cpp beside the bundle on a device; never loaded on a host).
 npx --no-install ncc build firmware/main.ts -o "$out" --target es2022 --quiet -e @serialport/bindings-cpp
+# The web UI's files beside it (dist/firmware/ui).
+node scripts/build-ui.mjs "$out/ui"
 
 shopt -s nullglob
 host_addons=(build/Release/*.node)

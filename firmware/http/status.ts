@@ -1,4 +1,4 @@
-/** GET /health (JSON for machines) and GET / (a small status page for people). */
+/** GET /health (JSON for machines) and GET /status (a small status page for people, no sign-in). */
 import type { HealthReport } from '../runtime/index.js';
 import { escapeHtml, sendHtml, sendJson } from './respond.js';
 import type { Router } from './router.js';
@@ -8,7 +8,7 @@ export function mountStatusRoutes(router: Router, health: () => HealthReport): v
     const report = health();
     sendJson(res, report.status === 'ok' ? 200 : 503, report);
   });
-  router.add('GET', '/', (_req, res) => sendHtml(res, 200, statusPage(health())));
+  router.add('GET', '/status', (_req, res) => sendHtml(res, 200, statusPage(health())));
 }
 
 function formatUptime(seconds: number): string {

@@ -23,7 +23,9 @@ test('run answers /health and / over HTTP (curl), and stops cleanly on SIGTERM',
     assert.is(report.services.console.state, 'running');
     assert.equal(report.services.http.listen, [new URL(instance.httpUrl).host]);
 
-    const page = tool('curl', ['-sS', '--max-time', '5', `${instance.httpUrl}/`]);
+    const root = tool('curl', ['-sS', '--max-time', '5', '-o', '/dev/null', '-w', '%{http_code} %{redirect_url}', `${instance.httpUrl}/`]);
+    assert.is(root.stdout, `303 ${instance.httpUrl}/ui/`);
+    const page = tool('curl', ['-sS', '--max-time', '5', `${instance.httpUrl}/status`]);
     assert.match(page.stdout, /<h1>Nymote<\/h1>/);
     assert.match(page.stdout, /<td>http<\/td><td class="running">running<\/td>/);
 
