@@ -1,0 +1,301 @@
+/**
+ * The web UI in a real browser: playwright-core driving Debian's chromium, headless, against
+ * `nymote run`. What the UI writes is checked through the protocols other clients use (CardDAV
+ * with curl, CalDAV with python3-caldav); mail arrives by SMTP (python smtplib). Screenshots
+ * of each page go to test/artifacts/web-ui/.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { NYMOTE, nymote, REPO, startInstance, tool, type Instance } from '../_lib/cli.js';
+import { tempDir } from '../_lib/tmp.js';
+
+const PASSWORD = 'web-ui-secret-pass';
+const ARTIFACTS = path.join(REPO, 'test', 'artifacts', 'web-ui');
+// A script in a name or subject: it must show as text and never run.
+const HOSTILE = '<img src=x onerror="window.__pwned=1">Eve <script>window.__pwned=2</script>';
+
+/** Form controls on the page that no label names. */
+const UNLABELLED_CONTROLS = `[...document.querySelectorAll('input, select, textarea')].filter((c) => c.labels.length === 0 && !c.getAttribute('aria-label')).map((c) => c.outerHTML)`;
+
+let data: string;
+let instance: Instance;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+/** Errors the page logged (a CSP violation shows up here too). */
+const consoleErrors: string[] = [];
+
+function chromiumPath(): string {
+  // Debian's /usr/bin/chromium is a wrapper script; the binary itself starts quicker.
+  return ['/usr/lib/chromium/chromium', '/usr/bin/chromium'].find((p) => fs.existsSync(p)) ?? 'chromium';
+}
+
+async function screenshot(name: string, target: Page = page): Promise<void> {
+  await target.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+/** What the page knows about the injected script: undefined unless it ran. (Strings, not functions: this file has no DOM types.) */
+function pwned(target: Page = page): Promise<unknown> {
+  return target.evaluate('window.__pwned');
+}
+
+function dav(method: string, davPath: string, body?: string, headers: string[] = []): string {
+  const args = ['-sS', '--max-time', '10', '-u', `alice:${PASSWORD}`, '-X', method, ...headers.flatMap((h) => ['-H', h])];
+  if (body !== undefined) args.push('-H', 'content-type: application/xml; charset=utf-8', '--data-binary', body);
+  return tool('curl', [...args, `${instance.httpUrl}${davPath}`]).stdout;
+}
+
+/** Every card in the default address book, as CardDAV returns them. */
+function cardsOverCardDav(): string {
+  return dav(
+    'REPORT',
+    '/dav/alice/contacts/default/',
+    '<C:addressbook-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:prop><D:getetag/><C:address-data/></D:prop><C:filter/></C:addressbook-query>',
+    ['Depth: 1'],
+  );
+}
+
+/** Debian's python3 (where python3-caldav is), whatever else is first on PATH. */
+function python(script: string): any {
+  const out = execFileSync(fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3', ['-c', script], { encoding: 'utf8', timeout: 60_000 });
+  const lines = out.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]!);
+}
+
+test.before(async () => {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  data = tempDir('webui');
+  assert.is(nymote(['user', 'add', 'alice', '--password-stdin', '--data', data], { input: `${PASSWORD}\n` }).status, 0);
+  instance = await startInstance(data);
+  browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--no-sandbox'] });
+  context = await browser.newContext({ timezoneId: 'UTC', locale: 'en-GB', viewport: { width: 1280, height: 900 } });
+  page = await context.newPage();
+  page.on('console', (message) => {
+    if (message.type() === 'error') consoleErrors.push(message.text());
+  });
+  page.on('pageerror', (err) => consoleErrors.push(err.message));
+});
+
+test.after(async () => {
+  await browser?.close();
+  await instance?.stop();
+});
+
+test('sign in: a wrong password is refused on the page, the right one opens the dashboard', async () => {
+  await page.goto(`${instance.httpUrl}/`);
+  assert.is(new URL(page.url()).pathname, '/ui/');
+  await page.getByLabel('User name').fill('alice');
+  await page.getByLabel('Password').fill('not the password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('alert').filter({ hasText: 'wrong user name or password' }).waitFor();
+  await screenshot('login-refused');
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+  await page.getByRole('rowheader', { name: 'imap', exact: true }).waitFor();
+  assert.match((await page.textContent('main')) ?? '', /All services running/);
+  await screenshot('dashboard');
+});
+
+test('keyboard and labels: the skip link comes first, every control has a label', async () => {
+  await page.reload();
+  await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+  await page.keyboard.press('Tab');
+  assert.is(await page.evaluate('document.activeElement.textContent'), 'Skip to content');
+  await page.goto(`${instance.httpUrl}/ui/#/users`);
+  await page.getByRole('heading', { name: 'Users' }).waitFor();
+  assert.equal(await page.evaluate(UNLABELLED_CONTROLS), []);
+  await screenshot('users');
+});
+
+test('contacts: a contact made in the UI is seen over CardDAV; a script in its name stays text', async () => {
+  await page.goto(`${instance.httpUrl}/ui/#/contacts`);
+  await page.getByRole('button', { name: 'New contact' }).click();
+  await page.getByLabel('Name', { exact: true }).fill(HOSTILE);
+  await page.getByLabel('Email').fill('eve@example.org');
+  await page.getByLabel('Phone').fill('+44 20 7946 0000');
+  await page.getByLabel('Organization').fill('Example; Ltd, \\ Co');
+  assert.equal(await page.evaluate(UNLABELLED_CONTROLS), []);
+  await page.getByRole('button', { name: 'Save' }).click();
+  const listed = page.getByRole('region', { name: 'Contact list' }).getByRole('link', { name: /Eve/ });
+  await listed.waitFor();
+  assert.match((await listed.textContent()) ?? '', /<script>window.__pwned=2<\/script>/);
+  await screenshot('contacts');
+  assert.is(await pwned(), undefined);
+
+  const cards = cardsOverCardDav();
+  assert.match(cards, /FN:&lt;img src=x onerror="window.__pwned=1"&gt;Eve &lt;script&gt;window.__pwned=2&lt;\/script&gt;|FN:&lt;img src=x onerror=&quot;window.__pwned=1&quot;&gt;Eve/);
+  assert.match(cards, /EMAIL[^:]*:eve@example.org/);
+  assert.match(cards, /ORG:Example\\; Ltd\\, \\\\ Co/);
+
+  // Search narrows the list.
+  await page.getByLabel('Search').fill('nobody-matches-this');
+  await page.getByRole('region', { name: 'Contact list' }).getByRole('link', { name: /Eve/ }).waitFor({ state: 'detached' });
+  await page.getByLabel('Search').fill('eve@');
+  await page.getByRole('region', { name: 'Contact list' }).getByRole('link', { name: /Eve/ }).waitFor();
+});
+
+test('calendar: a weekly event made in the UI shows in month and week views and, expanded, over CalDAV', async () => {
+  await page.goto(`${instance.httpUrl}/ui/#/calendar?view=month&date=2030-01-01`);
+  await page.getByRole('button', { name: 'New event' }).click();
+  await page.getByLabel('Title').fill('Standup <b>daily</b>');
+  await page.getByLabel('Start').fill('2030-01-07T09:00');
+  await page.getByLabel('End', { exact: true }).fill('2030-01-07T09:30');
+  await page.getByLabel('Repeat').selectOption({ label: 'Weekly' });
+  await page.getByLabel('Ends after (times)').fill('4');
+  assert.equal(await page.evaluate(UNLABELLED_CONTROLS), []);
+  await screenshot('calendar-form');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.goto(`${instance.httpUrl}/ui/#/calendar?view=month&date=2030-01-01`);
+  const instances = page.getByRole('link', { name: /Standup <b>daily<\/b>/ });
+  await instances.first().waitFor();
+  assert.is(await instances.count(), 4, 'four Mondays in January 2030');
+  await screenshot('calendar-month');
+  await page.getByRole('button', { name: 'Week' }).click();
+  await page.getByRole('link', { name: /Standup/ }).first().waitFor();
+  await screenshot('calendar-week');
+
+  const seen = python(`
+import caldav, json
+from datetime import datetime, timezone
+client = caldav.DAVClient(url='${instance.httpUrl}/dav/', username='alice', password='${PASSWORD}')
+calendar = client.principal().calendars()[0]
+found = calendar.date_search(datetime(2030, 1, 1, tzinfo=timezone.utc), datetime(2030, 2, 1, tzinfo=timezone.utc), expand=True)
+starts = []
+summaries = set()
+for event in found:
+    for component in event.icalendar_instance.walk('VEVENT'):
+        starts.append(component.get('dtstart').dt.isoformat())
+        summaries.add(str(component.get('summary')))
+print(json.dumps({'starts': sorted(starts), 'summaries': sorted(summaries)}))
+`);
+  assert.equal(seen.summaries, ['Standup <b>daily</b>']);
+  assert.equal(seen.starts, ['2030-01-07T09:00:00+00:00', '2030-01-14T09:00:00+00:00', '2030-01-21T09:00:00+00:00', '2030-01-28T09:00:00+00:00']);
+});
+
+test('mail: a message delivered over SMTP is read in the UI; a script in its subject and HTML body never runs', async () => {
+  const html = `<p>Lunch at <b>noon</b>?</p><script>window.__pwned=3</script><img src=x onerror="window.__pwned=4">`;
+  python(`
+import smtplib, json
+from email.message import EmailMessage
+m = EmailMessage()
+m['From'] = 'Bob <bob@example.org>'
+m['To'] = 'alice@localhost'
+m['Subject'] = ${JSON.stringify(HOSTILE)}
+m.set_content('Lunch at noon?')
+m.add_alternative(${JSON.stringify(html)}, subtype='html')
+s = smtplib.SMTP('127.0.0.1', ${2525 + instance.portBase}, timeout=20)
+s.send_message(m)
+s.quit()
+print(json.dumps('sent'))
+`);
+  await page.goto(`${instance.httpUrl}/ui/#/mail?mailbox=INBOX`);
+  const message = page.getByRole('link', { name: /Eve/ });
+  await message.waitFor();
+  await screenshot('mail-list');
+  await message.click();
+  await page.getByRole('heading', { name: /<script>window.__pwned=2<\/script>/ }).waitFor();
+  assert.match((await page.textContent('main')) ?? '', /Lunch at noon\?/);
+  await screenshot('mail-message');
+  assert.is(await pwned(), undefined);
+  await page.getByRole('navigation', { name: 'Mailboxes' }).getByRole('link', { name: /Inbox/ }).click();
+  await page.getByRole('region', { name: 'Inbox' }).getByRole('link', { name: 'History' }).click();
+  await page.getByRole('heading', { name: /History of/ }).waitFor();
+  await screenshot('mail-history');
+});
+
+test("history: the contact's commit is reverted in the UI and the card is gone over CardDAV", async () => {
+  await page.goto(`${instance.httpUrl}/ui/#/history?path=contacts`);
+  const commits = page.getByRole('main').getByRole('list').getByRole('link');
+  await commits.first().waitFor();
+  await screenshot('history');
+  // The newest change below contacts/ made the card.
+  await commits.first().click();
+  await page.getByRole('button', { name: 'Revert this change' }).waitFor();
+  assert.match((await page.textContent('main')) ?? '', /eve@example.org/);
+  await screenshot('history-commit');
+  await page.getByRole('button', { name: 'Revert this change' }).click();
+  await page.getByText('Reverted.').waitFor();
+  await screenshot('history-reverted');
+  assert.not.match(cardsOverCardDav(), /eve@example.org/);
+});
+
+/** Runs `nymote ARGS` on a pseudo-terminal, answering prompts as test/_lib/pty_expect.py is told; resolves with the screen. */
+function onPty(argv: string[], steps: [pattern: string, reply: string | null][]): Promise<string> {
+  return new Promise((resolve) => {
+    const child = spawn('python3', [path.join(REPO, 'test', '_lib', 'pty_expect.py'), process.execPath, NYMOTE, ...argv], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let screen = '';
+    child.stdout.on('data', (chunk) => (screen += chunk));
+    child.on('close', () => resolve(screen));
+    child.stdin.end(JSON.stringify(steps));
+  });
+}
+
+test("devices: pairing started in the browser with `nymote pair` on the owner's computer; both show the same code", async () => {
+  const laptop = tempDir('webui-owner');
+  assert.is(nymote(['user', 'add', 'alice', '--password-stdin', '--data', laptop], { input: `${PASSWORD}\n` }).status, 0);
+  assert.is(nymote(['owner', 'init', '--data', laptop]).status, 0);
+  await page.goto(`${instance.httpUrl}/ui/#/devices`);
+  await page.getByRole('button', { name: 'Start pairing' }).click();
+  await page.getByText(`nymote pair 127.0.0.1:${7171 + instance.portBase}`).waitFor();
+  const owner = onPty(['pair', `127.0.0.1:${7171 + instance.portBase}`, '--data', laptop], [
+    ['Code: \\d{3} \\d{3}', null],
+    ['\\[y/N\\] ', 'y'],
+    ['paired: ', null],
+  ]);
+  const code = page.getByTestId('pairing-code');
+  await code.waitFor({ timeout: 60_000 });
+  const shown = await code.textContent();
+  await screenshot('devices-pairing');
+  await page.getByRole('button', { name: 'Yes, the same' }).click();
+  await page.getByText('Paired: this device is').waitFor({ timeout: 60_000 });
+  const ownerScreen = await owner;
+  assert.is(/Code: (\d{3} \d{3})/.exec(ownerScreen)?.[1], shown, ownerScreen);
+  assert.match(ownerScreen, /EXIT 0/, ownerScreen);
+  await screenshot('devices-paired');
+});
+
+test('bad input: a forged CSRF token is refused; an ended session goes back to the sign-in page', async () => {
+  const forged = await page.evaluate(`fetch('/ui/api/users', { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': 'forged' }, body: JSON.stringify({ name: 'mallory', password: 'a long enough password' }) }).then((r) => r.status)`);
+  assert.is(forged, 403);
+  assert.not.match(nymote(['user', 'list', '--data', data]).stdout, /mallory/);
+  await context.clearCookies();
+  await page.goto(`${instance.httpUrl}/ui/#/contacts`);
+  await page.getByRole('button', { name: 'Sign in' }).waitFor();
+  // With the page open and the session gone, the next action lands on the sign-in page too.
+  await page.getByLabel('User name').fill('alice');
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Contacts' }).waitFor();
+  await context.clearCookies();
+  await page.getByLabel('Search').fill('a');
+  await page.getByText('Your session has ended').waitFor();
+  assert.equal(consoleErrors.filter((e) => !/status of 40[13]/.test(e)), [], 'no script errors, no CSP violations');
+});
+
+test('on a phone: every page fits the screen without scrolling sideways', async () => {
+  const width = 390;
+  const phone = await browser.newContext({ viewport: { width, height: 844 }, isMobile: true, hasTouch: true, timezoneId: 'UTC' });
+  try {
+    const small = await phone.newPage();
+    await small.goto(`${instance.httpUrl}/ui/`);
+    await small.getByLabel('User name').fill('alice');
+    await small.getByLabel('Password').fill(PASSWORD);
+    await small.getByRole('button', { name: 'Sign in' }).click();
+    for (const [route, heading] of [['dashboard', 'Dashboard'], ['contacts', 'Contacts'], ['calendar', 'Calendar'], ['mail', 'Mail'], ['history', 'History'], ['devices', 'Devices'], ['users', 'Users']] as const) {
+      await small.goto(`${instance.httpUrl}/ui/#/${route}`);
+      await small.getByRole('heading', { name: heading, exact: true }).first().waitFor();
+      // (On a phone the layout viewport grows to fit content that is too wide: compare with the screen.)
+      assert.ok(Number(await small.evaluate('document.documentElement.scrollWidth')) <= width, `${route} fits in ${width} px`);
+      await screenshot(`phone-${route}`, small);
+    }
+  } finally {
+    await phone.close();
+  }
+});
+
+test.run();
