@@ -166,7 +166,8 @@ test('an edit keeps the UID, VALARM, attendees, the zone and a rule sent back as
   await create(store, WEEKLY);
   await store.branch('main').set('calendar/default/client.ics', FROM_CLIENT);
   const before = await read(store, 'client.ics');
-  assert.equal([before.start, before.end, before.timezone, before.rrule], ['2030-01-07T08:00:00.000Z', '2030-01-07T09:00:00.000Z', 'Europe/Berlin', { freq: 'WEEKLY', interval: 1 }]);
+  // In a zone, the times are its wall clocks: the form shows them as they are.
+  assert.equal([before.start, before.end, before.timezone, before.rrule], ['2030-01-07T09:00:00', '2030-01-07T10:00:00', 'Europe/Berlin', { freq: 'WEEKLY', interval: 1 }]);
 
   const edited = await replace(store, 'client.ics', { ...before, summary: 'Team meeting', location: 'Room 1' });
   assert.is(edited.uid, 'client-1@example.org');
@@ -197,6 +198,74 @@ test('an edit keeps the UID, VALARM, attendees, the zone and a rule sent back as
   await replace(store, 'client.ics', { ...single, rrule: null });
   assert.not.match(stored(store, 'client.ics').split('BEGIN:VEVENT')[1]!, /RRULE/);
   assert.is((await read(store, 'client.ics')).rrule, null);
+});
+
+const BERLIN_WEEKLY = { summary: 'Standup', timezone: 'Europe/Berlin', start: '2030-01-07T09:00', end: '2030-01-07T09:15', rrule: { freq: 'WEEKLY', interval: 1 } };
+const berlinClock = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Berlin', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+const vtimezones = (text: string) => text.split('BEGIN:VTIMEZONE').length - 1;
+
+test('a weekly 09:00 in Europe/Berlin stays at 09:00 there across the change to summer time', async () => {
+  const store = openStore();
+  const { name } = await create(store, BERLIN_WEEKLY);
+  const text = stored(store, name);
+  assert.match(text, /\r\nDTSTART;TZID=Europe\/Berlin:20300107T090000\r\n/);
+  assert.match(text, /\r\nDTEND;TZID=Europe\/Berlin:20300107T091500\r\n/);
+  assert.is(vtimezones(text), 1);
+  assert.match(text, /^BEGIN:VCALENDAR\r\nVERSION:2\.0\r\nPRODID:[^\r]*\r\nBEGIN:VTIMEZONE\r\nTZID:Europe\/Berlin\r\n/, 'the zone before the event');
+  assert.is(parseCalendarObject(Buffer.from(text)).zones.size, 1);
+
+  const all = await events(store, '2030-01-01', '2030-08-01');
+  assert.is(all.length, 30);
+  assert.ok(all.every((e) => berlinClock.format(new Date(e.start)) === '09:00' && berlinClock.format(new Date(e.end)) === '09:15'));
+  assert.equal(all.slice(11, 14).map((e) => e.start), ['2030-03-25T08:00:00.000Z', '2030-04-01T07:00:00.000Z', '2030-04-08T07:00:00.000Z'], '08:00Z in winter, 07:00Z in summer');
+  assert.is(all.at(-1)!.start, '2030-07-29T07:00:00.000Z');
+
+  const details = await read(store, name);
+  assert.equal([details.start, details.end, details.timezone], ['2030-01-07T09:00:00', '2030-01-07T09:15:00', 'Europe/Berlin']);
+  await replace(store, name, { ...details, summary: 'Daily standup' });
+  assert.not.match(stored(store, name), /SEQUENCE/, 'wall clocks sent back as read are unchanged times');
+});
+
+test('the VTIMEZONE covers a year before the start to ten years after, or to UNTIL', async () => {
+  const store = openStore();
+  const onsets = (text: string) => [...text.matchAll(/\n(?:DTSTART|RDATE):(\d{8}T\d{6})\r/g)].map((m) => m[1]!).sort();
+  const open = onsets(stored(store, (await create(store, BERLIN_WEEKLY)).name));
+  assert.equal([open[0], open.at(-1)], ['20290107T090000', '20391030T030000']);
+  const until = onsets(stored(store, (await create(store, { ...BERLIN_WEEKLY, rrule: { freq: 'WEEKLY', interval: 1, until: '2030-06-30' } })).name));
+  assert.equal([until[0], until.at(-1)], ['20290107T090000', '20300331T020000']);
+});
+
+test("an edit to another zone rewrites the times and swaps the VTIMEZONE; a client's VTIMEZONE is kept", async () => {
+  const store = openStore();
+  const { name, etag } = await create(store, BERLIN_WEEKLY);
+  await replace(store, name, { ...BERLIN_WEEKLY, timezone: 'America/New_York', etag });
+  const text = stored(store, name);
+  assert.match(text, /\r\nDTSTART;TZID=America\/New_York:20300107T090000\r\n/);
+  assert.match(text, /\r\nSEQUENCE:1\r\n/);
+  assert.is(vtimezones(text), 1);
+  assert.match(text, /\r\nTZID:America\/New_York\r\n/);
+  assert.not.match(text, /Berlin/);
+  assert.equal((await events(store, '2030-07-01', '2030-07-02')).map((e) => e.start), ['2030-07-01T13:00:00.000Z']);
+  assert.equal([(await read(store, name)).timezone, (await read(store, name)).start], ['America/New_York', '2030-01-07T09:00:00']);
+
+  await store.branch('main').set('calendar/default/client.ics', FROM_CLIENT);
+  const client = await read(store, 'client.ics');
+  await replace(store, 'client.ics', { ...client, start: '2030-01-07T10:00', end: '2030-01-07T11:00' });
+  const edited = stored(store, 'client.ics');
+  assert.match(edited, /\r\nDTSTART;TZID=Europe\/Berlin:20300107T100000\r\n/);
+  assert.is(vtimezones(edited), 1);
+  assert.match(edited, /\r\nRRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU\r\n/, "the client's own VTIMEZONE");
+});
+
+test('an unknown time zone, or a wall clock without one, is 400 EINVAL and commits nothing', async () => {
+  const store = openStore();
+  const { name, etag } = await create(store, BERLIN_WEEKLY);
+  const head = store.branch('main').head();
+  for (const body of [{ ...BERLIN_WEEKLY, timezone: 'Mars/Olympus_Mons' }, { ...BERLIN_WEEKLY, timezone: 42 }, { ...BERLIN_WEEKLY, timezone: undefined }]) {
+    await rejects(() => create(store, body), httpError(400, 'EINVAL'), `POST ${String(body.timezone)}`);
+    await rejects(() => replace(store, name, { ...body, etag }), httpError(400, 'EINVAL'), `PUT ${String(body.timezone)}`);
+  }
+  assert.is(store.branch('main').head(), head);
 });
 
 test('a stale etag is 412 EETAG and changes nothing', async () => {

@@ -57,7 +57,8 @@ function withFilterErrors<T>(work: () => T): T {
   }
 }
 
-export { DAY_MS, parseBasicTime, parseCalendarObject, resolve, visitInstances, type CalendarObject, type Component } from './calendar-object.js';
+export { DAY_MS, ianaTimezone, parseBasicTime, parseCalendarObject, resolve, visitInstances, type CalendarObject, type CalendarTimezone, type Component } from './calendar-object.js';
+export { vtimezoneFor } from './vtimezone.js';
 
 export const calendarKind: DavKind<CalendarObject> = {
   home: 'calendar',

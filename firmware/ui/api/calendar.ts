@@ -12,7 +12,7 @@
  *   DELETE calendar/:cal/:name[?etag=…]   → {}; 412 EETAG when `etag` is given and stale
  *
  *   Instance     {calendar, name, uid, summary, location, start, end, allDay, recurring, recurrenceId?}
- *   EventInput   {summary, start, end, allDay?, location?, description?, rrule?: Rule | null}
+ *   EventInput   {summary, start, end, allDay?, timezone?, location?, description?, rrule?: Rule | null}
  *   EventDetails {calendar, name, uid, summary, location, description, start, end, allDay,
  *                 timezone?, rrule: Rule | null, etag}
  *   Rule         {freq: 'DAILY' | 'WEEKLY' | 'MONTHLY' | 'YEARLY', interval, count?, until?}
@@ -20,16 +20,23 @@
  * Times: timed events as ISO instants (answers in UTC), all-day events as 'YYYY-MM-DD' with an
  * exclusive end; `from`/`to` take either form, at most MAX_RANGE_MS apart. Recurring events are
  * expanded with the CalDAV app's parsed objects (ical.js rules, capped per event and in total).
- * New timed events are stored in UTC. An edit changes only what the UI edits: other properties,
- * VALARMs and unchanged times stay as they were, and new times keep the event's VTIMEZONE; a rule
- * sent back as it was read stays as stored (with parts the UI does not show, like BYDAY).
+ * Zones: a timed event with `timezone` (an IANA name, or the TZID of one of the event's
+ * VTIMEZONEs) is stored as wall-clock times of that zone (DTSTART;TZID=…), with a VTIMEZONE for
+ * it unless the object has one, so a weekly 09:00 stays at 09:00 across daylight-saving changes;
+ * its start and end may then be sent as wall clocks, 'YYYY-MM-DDTHH:MM[:SS]'. EventDetails gives
+ * such an event's times as wall clocks of its `timezone` too (a TZID that names no zone is read
+ * as floating and not given). Without `timezone`, new timed events are stored in UTC and edited
+ * ones keep their zone.
+ * An edit changes only what the UI edits: other properties, VALARMs and unchanged times stay as
+ * they were; a changed zone rewrites the times and drops the old VTIMEZONE once nothing uses it.
+ * A rule sent back as it was read stays as stored (with parts the UI does not show, like BYDAY).
  * `etag` is the file's blob id, the ETag CalDAV gives it too.
  * Errors: 400 EINVAL (bad field, name or range), 404 ENOTFOUND, 409 EUNREADABLE (stored data that
  * does not parse), 412 EETAG.
  */
 import { randomUUID } from 'node:crypto';
 import ICAL from 'ical.js';
-import { calendarKind, DAY_MS, parseBasicTime, parseCalendarObject, resolve, visitInstances, type CalendarObject, type Component } from '../../apps/calendar/index.js';
+import { calendarKind, DAY_MS, ianaTimezone, parseBasicTime, parseCalendarObject, resolve, visitInstances, vtimezoneFor, type CalendarObject, type CalendarTimezone, type Component } from '../../apps/calendar/index.js';
 import { DavError, parseXml, PROPS_FILE, readDeadProperties, writeDeadProperties } from '../../http/dav/index.js';
 import { HttpError } from '../../http/index.js';
 import type { ObjectId, Store, TreeView } from '../../store/index.js';
@@ -52,18 +59,30 @@ const MAX_LOCATION_CHARS = 1000;
 const MAX_DESCRIPTION_CHARS = 10_000;
 const MAX_INTERVAL = 1000;
 const MAX_COUNT = 10_000;
+/** IANA names are short; TZIDs clients write (Outlook's) run to some 60 characters. */
+const MAX_TZID_CHARS = 255;
+/** What a new VTIMEZONE covers around the event's start (RFC 5545 leaves it to the writer). */
+const ZONE_YEARS_BEFORE = 1;
+const ZONE_YEARS_AFTER = 10;
 /** Parsed objects by blob id, shared by users: the same bytes parse the same. */
-const PARSED_CACHE_SIZE = 5000;
+const PARSED_CACHE_SIZE = 500;
 /** C0 controls other than tab and line breaks, and DEL: iCalendar text cannot carry them. */
 const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
-const INSTANT = /^(\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,3})?)?(?:Z|[+-](\d{2}):(\d{2}))$/;
+/** An instant with 'Z' or an offset, or without either a wall clock. */
+const DATE_TIME = /^(\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,3})?)?(Z|[+-](\d{2}):(\d{2}))?$/;
 
 interface Rule {
   freq: Frequency;
   interval: number;
   count?: number;
   until?: string;
+}
+
+/** A zone a timed event's times are written in: its TZID and the zone that TZID names. */
+interface EventZone {
+  tzid: string;
+  zone: CalendarTimezone;
 }
 
 interface EventInput {
@@ -74,6 +93,8 @@ interface EventInput {
   /** Epoch milliseconds, whole seconds; all-day: UTC midnight of the date. */
   start: number;
   end: number;
+  /** Timed events only; undefined: UTC. */
+  zone: EventZone | undefined;
   rrule: Rule | null;
 }
 
@@ -139,7 +160,9 @@ function readEvent(ui: UiRequest): Record<string, unknown> {
   const object = eventObject(ui.store, etag, cal, name);
   const master = masterOf(object);
   const allDay = isAllDay(master);
-  const timezone = propertyOf(master, 'DTSTART')?.params?.TZID;
+  const zone = startZone(object, master);
+  // In a zone, wall clocks of it: the form shows them as they are, wherever the browser is.
+  const time = (ms: number) => (zone === undefined ? timeText(ms, allDay) : wallText(zone.zone.toWall(ms)));
   return {
     calendar: cal,
     name,
@@ -147,10 +170,10 @@ function readEvent(ui: UiRequest): Record<string, unknown> {
     summary: textOf(master, 'SUMMARY'),
     location: textOf(master, 'LOCATION'),
     description: textOf(master, 'DESCRIPTION'),
-    start: timeText(master.span!.a, allDay),
-    end: timeText(master.span!.b, allDay),
+    start: time(master.span!.a),
+    end: time(master.span!.b),
     allDay,
-    ...(timezone === undefined ? {} : { timezone }),
+    ...(zone === undefined ? {} : { timezone: zone.tzid }),
     rrule: ruleOf(master),
     etag,
   };
@@ -158,7 +181,7 @@ function readEvent(ui: UiRequest): Record<string, unknown> {
 
 async function createEvent(ui: UiRequest): Promise<{ name: string; uid: string; etag: ObjectId }> {
   const cal = segmentParameter(ui, 'cal');
-  const input = eventInput(await readBody(ui));
+  const input = eventInput(await readBody(ui), new Map(), undefined);
   const uid = randomUUID();
   const name = `${uid}.ics`;
   const path = `${collectionPath(cal)}/${name}`;
@@ -175,15 +198,18 @@ async function createEvent(ui: UiRequest): Promise<{ name: string; uid: string; 
 async function replaceEvent(ui: UiRequest): Promise<{ name: string; uid: string; etag: ObjectId }> {
   const { cal, name, path } = memberOf(ui);
   const body = await readBody(ui);
-  const input = eventInput(body);
   const expected = stringField(body, 'etag', { maxChars: 64 });
   const { result } = await ui.store.branch(UI_BRANCH).transaction((view) => {
     const current = view.baseBlobId(path);
     if (current === undefined) throw notFound(cal, name);
     if (current !== expected) throw stale();
     const before = eventObject(ui.store, current, cal, name);
+    const master = masterOf(before);
+    const kept = startZone(before, master);
+    // Read against the stored object: its VTIMEZONEs name zones too, and its zone is the default.
+    const input = eventInput(body, before.zones, kept);
     const calendar = parseIcal(view.get(path)!);
-    const changes = changesOf(masterOf(before), input);
+    const changes = changesOf(master, kept, input);
     writeFields(calendar, input, changes, new Date());
     if (changes.times || changes.rule) bumpSequence(masterComponent(calendar));
     return { uid: before.uid, etag: storeObject(ui.store, view, cal, path, calendar) };
@@ -323,6 +349,18 @@ function textOf(component: Component, name: string): string {
   return propertyOf(component, name)?.value ?? '';
 }
 
+/** The zone a TZID names in an object: its VTIMEZONE, else the IANA zone, as parseCalendarObject reads it. */
+function zoneNamed(tzid: string, known: ReadonlyMap<string, CalendarTimezone>): CalendarTimezone | undefined {
+  return known.get(tzid) ?? ianaTimezone(tzid);
+}
+
+/** The zone of a timed component's DTSTART; undefined for all-day, UTC and floating times. */
+function startZone(object: CalendarObject, component: Component): EventZone | undefined {
+  const tzid = isAllDay(component) ? undefined : propertyOf(component, 'DTSTART')?.params?.TZID;
+  const zone = tzid === undefined ? undefined : zoneNamed(tzid, object.zones);
+  return zone === undefined ? undefined : { tzid: tzid!, zone };
+}
+
 /** DTSTART a DATE ('YYYYMMDD' in the parsed form). */
 function isAllDay(component: Component): boolean {
   return propertyOf(component, 'DTSTART')?.value.length === 8;
@@ -332,6 +370,11 @@ function isAllDay(component: Component): boolean {
 function timeText(ms: number, allDay: boolean): string {
   const iso = new Date(ms).toISOString();
   return allDay ? iso.slice(0, 10) : iso;
+}
+
+/** A wall clock (epoch ms read as UTC) as 'YYYY-MM-DDTHH:MM:SS'. */
+function wallText(wall: number): string {
+  return new Date(wall).toISOString().slice(0, 19);
 }
 
 /** The instances of an object's components in [from, to), at most MAX_INSTANCES_PER_EVENT each. */
@@ -411,13 +454,23 @@ function dateMs(text: string): number | undefined {
   return m[1]! >= '1000' && new Date(ms).toISOString().slice(0, 10) === text ? ms : undefined;
 }
 
+/**
+ * An ISO date-time to the whole second: with 'Z' or an offset an instant, without either a wall
+ * clock (its fields read as UTC); undefined unless valid.
+ */
+function dateTimeMs(text: string): { ms: number; wall: boolean } | undefined {
+  const m = DATE_TIME.exec(text);
+  if (m === null || dateMs(m[1]!) === undefined) return undefined;
+  const [hour, minute, second, offsetHour, offsetMinute] = [m[2], m[3], m[4], m[6], m[7]].map((v) => Number(v ?? 0)) as [number, number, number, number, number];
+  if (hour > 23 || minute > 59 || second > 59 || offsetHour > 23 || offsetMinute > 59) return undefined;
+  const wall = m[5] === undefined;
+  return { ms: Math.floor(Date.parse(wall ? `${text}Z` : text) / 1000) * 1000, wall };
+}
+
 /** An ISO instant with 'Z' or an offset, to the whole second; undefined unless valid. */
 function instantMs(text: string): number | undefined {
-  const m = INSTANT.exec(text);
-  if (m === null || dateMs(m[1]!) === undefined) return undefined;
-  const [hour, minute, second, offsetHour, offsetMinute] = [m[2], m[3], m[4], m[5], m[6]].map((v) => Number(v ?? 0)) as [number, number, number, number, number];
-  if (hour > 23 || minute > 59 || second > 59 || offsetHour > 23 || offsetMinute > 59) return undefined;
-  return Math.floor(Date.parse(text) / 1000) * 1000;
+  const time = dateTimeMs(text);
+  return time?.wall === false ? time.ms : undefined;
 }
 
 function timeParameter(url: URL, name: string): number {
@@ -434,11 +487,28 @@ function textField(body: Record<string, unknown>, name: string, maxChars: number
   return text.replace(/\r\n?/g, '\n');
 }
 
-function timeField(body: Record<string, unknown>, name: string, allDay: boolean): number {
+/** A date for all-day events; else an instant, or a wall clock of the zone sent with it. */
+function timeField(body: Record<string, unknown>, name: string, allDay: boolean, zone: EventZone | undefined): number {
   const text = stringField(body, name, { maxChars: 40 });
-  const ms = allDay ? dateMs(text) : instantMs(text);
-  if (ms === undefined) throw invalid(allDay ? `'${name}' must be a date (YYYY-MM-DD)` : `'${name}' must be an ISO date-time with a zone`);
-  return ms;
+  if (allDay) {
+    const ms = dateMs(text);
+    if (ms === undefined) throw invalid(`'${name}' must be a date (YYYY-MM-DD)`);
+    return ms;
+  }
+  const time = dateTimeMs(text);
+  if (time !== undefined && !time.wall) return time.ms;
+  // In a gap (spring forward) the offset before it is taken, as RFC 5545 §3.3.5 reads such times.
+  if (time !== undefined && zone !== undefined) return zone.zone.toUtc(time.ms);
+  throw invalid(zone === undefined ? `'${name}' must be an ISO date-time with a zone` : `'${name}' must be an ISO date-time, with a zone or as a wall clock of ${zone.tzid}`);
+}
+
+/** `timezone`: a TZID the event's VTIMEZONEs or Intl know; undefined when not sent. */
+function timezoneField(body: Record<string, unknown>, known: ReadonlyMap<string, CalendarTimezone>): EventZone | undefined {
+  const tzid = stringField(body, 'timezone', { fallback: '', maxChars: MAX_TZID_CHARS });
+  if (tzid === '') return undefined;
+  const zone = zoneNamed(tzid, known);
+  if (zone === undefined) throw invalid(`'timezone' must name a time zone, like Europe/Berlin`);
+  return { tzid, zone };
 }
 
 function integerField(fields: Record<string, unknown>, name: string, min: number, max: number): number | undefined {
@@ -448,13 +518,18 @@ function integerField(fields: Record<string, unknown>, name: string, min: number
   return value;
 }
 
-function eventInput(body: Record<string, unknown>): EventInput {
+/**
+ * The request's event. `known`: the stored object's zones by TZID; `kept`: the zone its times
+ * are in, which new times stay in unless `timezone` names another.
+ */
+function eventInput(body: Record<string, unknown>, known: ReadonlyMap<string, CalendarTimezone>, kept: EventZone | undefined): EventInput {
   const allDay = body.allDay ?? false;
   if (typeof allDay !== 'boolean') throw invalid("field 'allDay' must be true or false");
   const summary = textField(body, 'summary', MAX_SUMMARY_CHARS).trim();
   if (summary === '') throw invalid('an event needs a title');
-  const start = timeField(body, 'start', allDay);
-  const end = timeField(body, 'end', allDay);
+  const sent = timezoneField(body, known);
+  const start = timeField(body, 'start', allDay, sent);
+  const end = timeField(body, 'end', allDay, sent);
   if (!(start < end)) throw invalid('the end must be after the start');
   return {
     summary,
@@ -463,6 +538,7 @@ function eventInput(body: Record<string, unknown>): EventInput {
     allDay,
     start,
     end,
+    zone: allDay ? undefined : (sent ?? kept),
     rrule: ruleField(body.rrule, start),
   };
 }
@@ -491,11 +567,13 @@ function ruleKey(rule: Rule | null): string {
   return rule === null ? '' : JSON.stringify([rule.freq, rule.interval, rule.count ?? null, rule.until ?? null]);
 }
 
-function changesOf(before: Component, input: EventInput): Changes {
+/** What an edit changes of the master `before`, whose times are in `kept`. */
+function changesOf(before: Component, kept: EventZone | undefined, input: EventInput): Changes {
   const span = before.span!;
   const kindChanged = isAllDay(before) !== input.allDay;
   return {
-    times: kindChanged || span.a !== input.start || span.b !== input.end,
+    // Another zone rewrites the times even at the same instants: later instances move with it.
+    times: kindChanged || span.a !== input.start || span.b !== input.end || input.zone?.tzid !== kept?.tzid,
     // A DATE event's UNTIL must be a DATE and a timed one's a DATE-TIME: a changed kind rewrites the rule.
     rule: kindChanged || ruleKey(ruleOf(before)) !== ruleKey(input.rrule),
   };
@@ -528,11 +606,14 @@ function masterComponent(calendar: ICAL.Component): ICAL.Component {
 /** Writes what the UI edits into the master; everything else stays. */
 function writeFields(calendar: ICAL.Component, input: EventInput, changes: Changes, now: Date): void {
   const event = masterComponent(calendar);
+  const previousTzid = tzidOf(event);
   setText(event, 'summary', input.summary);
   setText(event, 'location', input.location);
   setText(event, 'description', input.description);
-  if (changes.times) writeTimes(calendar, event, input);
+  if (changes.times) writeTimes(event, input);
   if (changes.rule) writeRule(calendar, event, input);
+  // After the rule: one removed takes its overrides, which may have been the last to use a zone.
+  if (changes.times) updateTimezones(calendar, previousTzid, input);
   event.updatePropertyWithValue('dtstamp', utcTime(now.getTime()));
   event.updatePropertyWithValue('last-modified', utcTime(now.getTime()));
 }
@@ -542,17 +623,61 @@ function setText(event: ICAL.Component, name: string, value: string): void {
   else event.updatePropertyWithValue(name, value);
 }
 
-/** DTSTART and DTEND (DURATION goes); a timed event keeps its VTIMEZONE's zone, else UTC. */
-function writeTimes(calendar: ICAL.Component, event: ICAL.Component, input: EventInput): void {
-  const tzid = event.getFirstProperty('dtstart')?.getParameter('tzid');
-  const zone = typeof tzid === 'string' && !input.allDay ? calendar.getTimeZoneByID(tzid) : null;
+/** DTSTART and DTEND (DURATION goes): DATEs, wall clocks of the event's zone with its TZID, or UTC. */
+function writeTimes(event: ICAL.Component, input: EventInput): void {
+  const zone = input.zone;
   event.removeAllProperties('duration');
   for (const [name, ms] of [['dtstart', input.start], ['dtend', input.end]] as const) {
-    const time = input.allDay ? dateTime(ms) : zone === null ? utcTime(ms) : utcTime(ms).convertToZone(zone);
+    const time = input.allDay ? wallTime(ms, true) : zone === undefined ? utcTime(ms) : wallTime(zone.zone.toWall(ms), false);
     const property = event.updatePropertyWithValue(name, time);
-    if (zone === null) property.removeParameter('tzid');
+    if (zone === undefined) property.removeParameter('tzid');
     else property.setParameter('tzid', zone.tzid);
   }
+}
+
+function tzidOf(event: ICAL.Component): string | undefined {
+  const tzid = event.getFirstProperty('dtstart')?.getParameter('tzid');
+  return typeof tzid === 'string' ? tzid : undefined;
+}
+
+/** After new times: their zone has its VTIMEZONE, and the zone they were in loses its own once nothing names it. */
+function updateTimezones(calendar: ICAL.Component, previousTzid: string | undefined, input: EventInput): void {
+  const tzid = input.zone?.tzid;
+  if (tzid !== undefined && timezoneComponent(calendar, tzid) === undefined) addTimezone(calendar, tzid, input);
+  if (previousTzid === undefined || previousTzid === tzid || namesTimezone(calendar, previousTzid)) return;
+  const previous = timezoneComponent(calendar, previousTzid);
+  if (previous !== undefined) calendar.removeSubcomponent(previous);
+}
+
+function timezoneComponent(calendar: ICAL.Component, tzid: string): ICAL.Component | undefined {
+  return calendar.getAllSubcomponents('vtimezone').find((zone) => zone.getFirstPropertyValue('tzid') === tzid);
+}
+
+/** Whether a property of a component below this one (VALARMs too, VTIMEZONEs not) names the TZID. */
+function namesTimezone(component: ICAL.Component, tzid: string): boolean {
+  return component
+    .getAllSubcomponents()
+    .some((child) => child.name !== 'vtimezone' && (child.getAllProperties().some((p) => p.getParameter('tzid') === tzid) || namesTimezone(child, tzid)));
+}
+
+/**
+ * A VTIMEZONE from Intl covering a year before the start to ten after it, or to the end of the
+ * rule's last instance if sooner; placed before the other components, where clients put them.
+ */
+function addTimezone(calendar: ICAL.Component, tzid: string, input: EventInput): void {
+  const until = input.rrule?.until === undefined ? Infinity : untilMs(input.rrule.until) + (input.end - input.start);
+  const to = Math.min(addYears(input.start, ZONE_YEARS_AFTER), until);
+  // An IANA zone: any other TZID is one of the object's own VTIMEZONEs, so it has one.
+  const text = vtimezoneFor(tzid, new Date(addYears(input.start, -ZONE_YEARS_BEFORE)), new Date(to))!;
+  const members = calendar.getAllSubcomponents().filter((c) => c.name !== 'vtimezone');
+  calendar.addSubcomponent(new ICAL.Component(ICAL.parse(text) as unknown[]));
+  for (const member of members) calendar.addSubcomponent(member); // moves it after the zone
+}
+
+function addYears(ms: number, years: number): number {
+  const date = new Date(ms);
+  date.setUTCFullYear(date.getUTCFullYear() + years);
+  return date.getTime();
 }
 
 /** The RRULE; no rule makes the event single: its other recurrence parts and overrides go too. */
@@ -567,11 +692,15 @@ function writeRule(calendar: ICAL.Component, event: ICAL.Component, input: Event
   event.updatePropertyWithValue('rrule', ICAL.Recur.fromData({ freq: rule.freq, interval: rule.interval, count: rule.count, until }));
 }
 
-/** UNTIL of the event's kind: a DATE for all-day events, else UTC (a date: the end of that day). */
+/** UNTIL of the event's kind: a DATE for all-day events, else UTC. */
 function untilTime(text: string, allDay: boolean): ICAL.Time {
+  return allDay ? wallTime(dateMs(text) ?? instantMs(text)!, true) : utcTime(untilMs(text));
+}
+
+/** A timed rule's UNTIL instant; a date: the end of that day. */
+function untilMs(text: string): number {
   const date = dateMs(text);
-  if (allDay) return dateTime(date ?? instantMs(text)!);
-  return utcTime(date === undefined ? instantMs(text)! : date + DAY_MS - 1000);
+  return date === undefined ? instantMs(text)! : date + DAY_MS - 1000;
 }
 
 /** SEQUENCE counts the changes of times and rules (RFC 5545 §3.8.7.4). */
@@ -584,7 +713,9 @@ function utcTime(ms: number): ICAL.Time {
   return ICAL.Time.fromJSDate(new Date(ms), true);
 }
 
-function dateTime(ms: number): ICAL.Time {
+/** A floating time of a wall clock (epoch ms read as UTC): a DATE, or a DATE-TIME a TZID may place. */
+function wallTime(ms: number, isDate: boolean): ICAL.Time {
   const date = new Date(ms);
-  return ICAL.Time.fromData({ year: date.getUTCFullYear(), month: date.getUTCMonth() + 1, day: date.getUTCDate(), isDate: true });
+  const day = { year: date.getUTCFullYear(), month: date.getUTCMonth() + 1, day: date.getUTCDate() };
+  return ICAL.Time.fromData(isDate ? { ...day, isDate } : { ...day, hour: date.getUTCHours(), minute: date.getUTCMinutes(), second: date.getUTCSeconds(), isDate });
 }

@@ -6,8 +6,11 @@
  *   #/calendar/<cal>/<name>                      edit an event (a recurring one as a whole)
  *
  * The pages keep `view` and `date` in their links, so saving or going back returns to the same
- * place. Times travel as ISO instants and show in the browser's zone; all-day events are dates,
- * and the form's End is the last day (the API's end is the day after, exclusive).
+ * place. Listed times are ISO instants, shown in the browser's zone; all-day events are dates,
+ * and the form's End is the last day (the API's end is the day after, exclusive). The form's
+ * times are wall clocks of a zone sent with them, so the server stores the event in that zone
+ * and a weekly 09:00 stays at 09:00 across daylight-saving changes: the browser's zone for new
+ * events, and an event's own zone when it has one (said under Start when it is another).
  */
 import './calendar.css';
 import { api, ApiError, segments } from '../api.js';
@@ -44,9 +47,11 @@ interface EventDetails {
   summary: string;
   location: string;
   description: string;
+  /** Wall clocks of `timezone` when the event has one, else ISO instants (or dates, all-day). */
   start: string;
   end: string;
   allDay: boolean;
+  timezone?: string;
   rrule: Rule | null;
   etag: string;
 }
@@ -57,8 +62,10 @@ interface EventBody {
   location: string;
   description: string;
   allDay: boolean;
+  /** Timed: wall clocks of `timezone`, 'YYYY-MM-DDTHH:MM'. */
   start: string;
   end: string;
+  timezone?: string;
   rrule: Rule | null;
 }
 
@@ -73,6 +80,8 @@ const REPEATS: readonly [Frequency | '', string][] = [
 ];
 const UNITS: Record<Frequency, string> = { DAILY: 'days', WEEKLY: 'weeks', MONTHLY: 'months', YEARLY: 'years' };
 const DATE_KEY = /^\d{4}-\d{2}-\d{2}$/;
+/** A datetime-local input's value. */
+const WALL_CLOCK = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/;
 
 /** The label of the toolbar button to focus again once the page is drawn anew after it was pressed. */
 let refocusAction: string | undefined;
@@ -95,6 +104,11 @@ function parseDateKey(text: string | null): Date | undefined {
   const [year, month, day] = text.split('-').map(Number) as [number, number, number];
   const date = new Date(year, month - 1, day);
   return dateKey(date) === text ? date : undefined;
+}
+
+/** The IANA zone the browser shows times in. */
+function browserZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone;
 }
 
 function today(): Date {
@@ -300,9 +314,10 @@ async function calendarView(view: HTMLElement, context: PageContext): Promise<vo
 interface FormState {
   summary: string;
   allDay: boolean;
-  /** 'YYYY-MM-DDTHH:MM' (local) or, all-day, 'YYYY-MM-DD' with End the last day. */
+  /** 'YYYY-MM-DDTHH:MM' (a wall clock of `timezone`) or, all-day, 'YYYY-MM-DD' with End the last day. */
   start: string;
   end: string;
+  timezone: string;
   location: string;
   description: string;
   rrule: Rule | null;
@@ -313,34 +328,38 @@ function newEventState(day: Date): FormState {
   // Today: the next full hour; another day: 9 o'clock.
   const start = dateKey(day) === dateKey(now) ? new Date(now.getFullYear(), now.getMonth(), now.getDate(), now.getHours() + 1) : new Date(day.getFullYear(), day.getMonth(), day.getDate(), 9);
   const end = new Date(start.getTime() + 3_600_000);
-  return { summary: '', allDay: false, start: localInput(start), end: localInput(end), location: '', description: '', rrule: null };
+  return { summary: '', allDay: false, start: localInput(start), end: localInput(end), timezone: browserZone(), location: '', description: '', rrule: null };
 }
 
+/** An event's times as its zone's wall clocks; one without a zone (stored in UTC) in the browser's, which saving moves it to. */
 function storedEventState(event: EventDetails): FormState {
   const times = event.allDay
     ? { start: event.start, end: dateKey(addDays(parseDateKey(event.end)!, -1)) }
-    : { start: localInput(new Date(event.start)), end: localInput(new Date(event.end)) };
-  return { summary: event.summary, allDay: event.allDay, ...times, location: event.location, description: event.description, rrule: event.rrule };
+    : event.timezone === undefined
+      ? { start: localInput(new Date(event.start)), end: localInput(new Date(event.end)) }
+      : { start: event.start.slice(0, 16), end: event.end.slice(0, 16) };
+  const common = { summary: event.summary, allDay: event.allDay, location: event.location, description: event.description, rrule: event.rrule };
+  return { ...common, ...times, timezone: event.timezone ?? browserZone() };
 }
 
-/** The request body from the form; throws an Error with a message for people when the times do not make sense. */
-function eventBody(values: Record<string, string>, previous: Rule | null): EventBody {
+/**
+ * The request body from the form, timed times as wall clocks of `timezone`; throws an Error with
+ * a message for people when the times do not make sense.
+ */
+function eventBody(values: Record<string, string>, previous: Rule | null, timezone: string): EventBody {
   const allDay = values.allDay !== undefined;
   const [startText, endText] = [values.start ?? '', values.end ?? ''];
-  let start: string;
-  let end: string;
+  const fields = { summary: values.summary ?? '', location: values.location ?? '', description: values.description ?? '', allDay, rrule: ruleFrom(values, previous) };
   if (allDay) {
     const [first, last] = [parseDateKey(startText), parseDateKey(endText)];
     if (first === undefined || last === undefined) throw new Error('Enter a start and an end date.');
     if (last < first) throw new Error('The end date must not be before the start date.');
-    [start, end] = [dateKey(first), dateKey(addDays(last, 1))];
-  } else {
-    const [first, last] = [new Date(startText), new Date(endText)];
-    if (Number.isNaN(first.getTime()) || Number.isNaN(last.getTime())) throw new Error('Enter a start and an end.');
-    if (last <= first) throw new Error('The end must be after the start.');
-    [start, end] = [first.toISOString(), last.toISOString()];
+    return { ...fields, start: dateKey(first), end: dateKey(addDays(last, 1)) };
   }
-  return { summary: values.summary ?? '', location: values.location ?? '', description: values.description ?? '', allDay, start, end, rrule: ruleFrom(values, previous) };
+  if (!WALL_CLOCK.test(startText) || !WALL_CLOCK.test(endText)) throw new Error('Enter a start and an end.');
+  // Wall clocks of one zone compare as text.
+  if (endText <= startText) throw new Error('The end must be after the start.');
+  return { ...fields, start: startText, end: endText, timezone };
 }
 
 /** The rule the form asks for; the stored one as it was when Repeat and Ends after are unchanged. */
@@ -389,6 +408,10 @@ async function eventForm(view: HTMLElement, context: PageContext, target: { cal:
   const timeType = values.allDay ? 'date' : 'datetime-local';
   const start = h('input', { name: 'start', type: timeType, required: true, value: values.start });
   const end = h('input', { name: 'end', type: timeType, required: true, value: values.end });
+  // Another zone's event keeps its zone, said once for both times.
+  const zoneHint = values.timezone === browserZone() ? undefined : `Times are in ${values.timezone}.`;
+  const startField = field('Start', start, zoneHint);
+  if (zoneHint !== undefined) end.setAttribute('aria-describedby', start.getAttribute('aria-describedby')!);
   const repeat = repeatSelect(values.rrule?.freq);
   const count = h('input', { name: 'count', type: 'number', min: 1, max: 10000, step: 1, inputmode: 'numeric', value: values.rrule?.count ?? '', disabled: values.rrule === null });
   allDay.addEventListener('change', () => switchAllDay(allDay.checked, start, end));
@@ -409,7 +432,7 @@ async function eventForm(view: HTMLElement, context: PageContext, target: { cal:
     calendarChoice,
     field('Title', summary),
     allDayField,
-    h('div', { class: 'cal-times' }, field('Start', start), field('End', end)),
+    h('div', { class: 'cal-times' }, startField, field('End', end)),
     field('Location', h('input', { name: 'location', maxlength: 1000, value: values.location })),
     field('Notes', h('textarea', { name: 'description', maxlength: 10000, rows: 4 }, values.description)),
     h('div', { class: 'cal-times' }, field('Repeat', repeat, ruleNote(values.rrule)), field('Ends after (times)', count, 'Leave empty to repeat with no end.')),
@@ -419,7 +442,7 @@ async function eventForm(view: HTMLElement, context: PageContext, target: { cal:
     event.preventDefault();
     let body: EventBody;
     try {
-      body = eventBody(formValues(form), existing?.rrule ?? null);
+      body = eventBody(formValues(form), existing?.rrule ?? null, values.timezone);
     } catch (err) {
       replace(status, notice(errorText(err)));
       return;
@@ -428,7 +451,7 @@ async function eventForm(view: HTMLElement, context: PageContext, target: { cal:
     try {
       if (existing === undefined) await api('POST', `calendar/${segments(formValues(form).calendar ?? calendars[0]!.name)}`, body);
       else await api('PUT', `calendar/${segments(existing.calendar, existing.name)}`, { ...body, etag: existing.etag });
-      context.go('calendar', [], { view: state.mode, date: body.start.length === 10 ? body.start : dateKey(new Date(body.start)) });
+      context.go('calendar', [], { view: state.mode, date: body.start.slice(0, 10) });
     } catch (err) {
       replace(status, notice(errorText(err)), staleHint(err, view, context, target));
       save.disabled = false;
