@@ -72,7 +72,7 @@ test.before(async () => {
   assert.is(nymote(['user', 'add', 'alice', '--password-stdin', '--data', data], { input: `${PASSWORD}\n` }).status, 0);
   instance = await startInstance(data);
   browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--no-sandbox'] });
-  context = await browser.newContext({ timezoneId: 'UTC', locale: 'en-GB', viewport: { width: 1280, height: 900 } });
+  context = await browser.newContext({ timezoneId: 'Europe/Berlin', locale: 'en-GB', viewport: { width: 1280, height: 900 } });
   page = await context.newPage();
   page.on('console', (message) => {
     if (message.type() === 'error') consoleErrors.push(message.text());
@@ -158,53 +158,57 @@ test('contacts: a contact made in the UI is seen over CardDAV; a script in its n
   await page.getByRole('region', { name: 'Contact list' }).getByRole('link', { name: /Eve/ }).waitFor();
 });
 
-test('calendar: a weekly event made in the UI shows in month and week views and, expanded, over CalDAV', async () => {
-  await page.goto(`${instance.httpUrl}/ui/#/calendar?view=month&date=2030-01-01`);
+test('calendar: a weekly event made in the UI keeps its local time across the change to summer time, in the UI and over CalDAV', async () => {
+  // The browser is in Berlin: summer time starts on 31 March 2030, between the 3rd and 4th instance.
+  await page.goto(`${instance.httpUrl}/ui/#/calendar?view=month&date=2030-03-01`);
   await page.getByRole('button', { name: 'New event' }).click();
   await page.getByLabel('Title').fill('Standup <b>daily</b>');
-  await page.getByLabel('Start').fill('2030-01-07T09:00');
-  await page.getByLabel('End', { exact: true }).fill('2030-01-07T09:30');
+  await page.getByLabel('Start').fill('2030-03-11T09:00');
+  await page.getByLabel('End', { exact: true }).fill('2030-03-11T09:30');
   await page.getByLabel('Repeat').selectOption({ label: 'Weekly' });
   await page.getByLabel('Ends after (times)').fill('4');
   assert.equal(await page.evaluate(UNLABELLED_CONTROLS), []);
   await screenshot('calendar-form');
   await page.getByRole('button', { name: 'Save' }).click();
-  await page.goto(`${instance.httpUrl}/ui/#/calendar?view=month&date=2030-01-01`);
-  const instances = page.getByRole('link', { name: /Standup <b>daily<\/b>/ });
-  await instances.first().waitFor();
-  assert.is(await instances.count(), 4, 'four Mondays in January 2030');
+  await page.goto(`${instance.httpUrl}/ui/#/calendar?view=month&date=2030-03-01`);
+  await page.getByRole('link', { name: /Standup <b>daily<\/b>/ }).first().waitFor();
   await screenshot('calendar-month');
-  await page.getByRole('button', { name: 'Week' }).click();
-  await page.getByRole('link', { name: /Standup/ }).first().waitFor();
+  // Before and after the change: 09:00 both times.
+  for (const week of ['2030-03-25', '2030-04-01']) {
+    await page.goto(`${instance.httpUrl}/ui/#/calendar?view=week&date=${week}`);
+    const occurrence = page.getByRole('link', { name: /Standup/ });
+    await occurrence.waitFor();
+    assert.match((await occurrence.textContent()) ?? '', /09:00/, week);
+  }
   await screenshot('calendar-week');
 
-  let seen = januaryOverCalDav();
+  let seen = springOverCalDav();
   assert.equal(seen.summaries, ['Standup <b>daily</b>']);
-  assert.equal(seen.starts, ['2030-01-07T09:00:00+00:00', '2030-01-14T09:00:00+00:00', '2030-01-21T09:00:00+00:00', '2030-01-28T09:00:00+00:00']);
+  assert.equal(seen.starts, ['2030-03-11T08:00:00+00:00', '2030-03-18T08:00:00+00:00', '2030-03-25T08:00:00+00:00', '2030-04-01T07:00:00+00:00']);
 
   // Edited in the UI (the whole series): CalDAV sees the new title on every instance.
   await page.getByRole('link', { name: /Standup/ }).first().click();
   await page.getByLabel('Title').fill('Standup, moved');
   await page.getByRole('button', { name: 'Save' }).click();
   await page.getByRole('link', { name: /Standup, moved/ }).first().waitFor();
-  seen = januaryOverCalDav();
+  seen = springOverCalDav();
   assert.equal(seen.summaries, ['Standup, moved']);
   assert.is(seen.starts.length, 4);
 });
 
-/** The events of January 2030 as python3-caldav sees them, recurrences expanded. */
-function januaryOverCalDav(): { starts: string[]; summaries: string[] } {
+/** The events of March and April 2030 as python3-caldav sees them, recurrences expanded, starts in UTC. */
+function springOverCalDav(): { starts: string[]; summaries: string[] } {
   return python(`
 import caldav, json
 from datetime import datetime, timezone
 client = caldav.DAVClient(url='${instance.httpUrl}/dav/', username='alice', password='${PASSWORD}')
 calendar = client.principal().calendars()[0]
-found = calendar.date_search(datetime(2030, 1, 1, tzinfo=timezone.utc), datetime(2030, 2, 1, tzinfo=timezone.utc), expand=True)
+found = calendar.date_search(datetime(2030, 3, 1, tzinfo=timezone.utc), datetime(2030, 5, 1, tzinfo=timezone.utc), expand=True)
 starts = []
 summaries = set()
 for event in found:
     for component in event.icalendar_instance.walk('VEVENT'):
-        starts.append(component.get('dtstart').dt.isoformat())
+        starts.append(component.get('dtstart').dt.astimezone(timezone.utc).isoformat())
         summaries.add(str(component.get('summary')))
 print(json.dumps({'starts': sorted(starts), 'summaries': sorted(summaries)}))
 `);
@@ -315,7 +319,7 @@ test('bad input: a forged CSRF token is refused; an ended session goes back to t
 });
 
 /** The pages and states an accessibility check visits: [screenshot-free label, hash route]. */
-const A11Y_ROUTES = ['dashboard', 'mail?mailbox=INBOX', 'contacts', 'contacts/new', 'calendar?view=month&date=2030-01-01', 'calendar?view=week&date=2030-01-07', 'calendar/new?date=2030-01-07', 'history', 'devices', 'users'];
+const A11Y_ROUTES = ['dashboard', 'mail?mailbox=INBOX', 'contacts', 'contacts/new', 'calendar?view=month&date=2030-03-01', 'calendar?view=week&date=2030-03-11', 'calendar/new?date=2030-03-11', 'history', 'devices', 'users'];
 
 test('accessibility: axe-core finds no WCAG 2 A or AA violation (contrast included) on any page, light or dark', async () => {
   // Only this context lets axe's script in past the CSP; the others check that the CSP holds.

@@ -60,7 +60,7 @@ interface CardLine {
 }
 
 /** Cards read for listing, by blob id (null: does not parse), so a search does not parse every card again. */
-const listedCards = new ByteLru<ObjectId, Contact | null>(8 * 1024 * 1024, (contact) => (contact === null ? 64 : 256 + 2 * JSON.stringify(contact).length));
+const listedCards = new ByteLru<ObjectId, Contact | null>(2 * 1024 * 1024, (contact) => (contact === null ? 64 : 256 + 2 * JSON.stringify(contact).length));
 
 export const contactRoutes: UiRoute[] = [
   { method: 'GET', path: 'contacts', handler: listContacts },

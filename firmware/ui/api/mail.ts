@@ -25,7 +25,7 @@ const DEFAULT_PAGE = 50;
 const MAX_PAGE = 200;
 const MAX_SUMMARY_CHARS = 1000;
 /** Summaries of messages listed, by blob id: a page shown again is not parsed again. */
-const SUMMARY_CACHE_BYTES = 4 * 1024 * 1024;
+const SUMMARY_CACHE_BYTES = 2 * 1024 * 1024;
 
 interface Summary {
   subject: string;
