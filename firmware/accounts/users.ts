@@ -3,6 +3,7 @@
  * never in git). Every change goes through a lock and a durable atomic write, so the CLI and
  * a running instance can both change it safely; readers reload when the file changes.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { NymoteError, withFileLock, writeFileDurable } from '../runtime/index.js';
@@ -55,6 +56,16 @@ export class UserDirectory {
 
   exists(name: string): boolean {
     return this.load().some((u) => u.name === name);
+  }
+
+  /**
+   * A value that changes whenever the user's password does (the hash is salted afresh each
+   * time), undefined for no such user: sessions remember it and end when it changes, whoever
+   * changed the password (console, CLI or web UI). It reveals nothing about the hash.
+   */
+  credentialStamp(name: string): string | undefined {
+    const user = this.load().find((u) => u.name === name);
+    return user === undefined ? undefined : crypto.createHash('sha256').update(`nymote-session\0${user.passwordHash}`).digest('base64url').slice(0, 22);
   }
 
   async add(name: string, password: string): Promise<void> {

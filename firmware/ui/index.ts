@@ -60,9 +60,10 @@ export function mountUi(router: Router, deps: UiDeps): void {
   if (!assets.built) deps.log.warn('the web UI is not built; /ui/ answers 503 (make bundle builds it)', { dir: assets.dir });
   const sessions = deps.sessions ?? new SessionStore();
   const pairing = new PairingSession(deps.signpost, deps.log.child('pairing'));
+  const stampOf = (user: string) => deps.users.credentialStamp(user);
   const routes: CompiledRoute[] = [
     ...dashboardRoutes(deps.health, deps.device, deps.signpost),
-    ...userRoutes(deps.users, deps.auth, sessions),
+    ...userRoutes(deps.users, deps.auth),
     ...deviceRoutes(deps.signpost, pairing),
     ...contactRoutes,
     ...calendarRoutes,
@@ -89,9 +90,9 @@ export function mountUi(router: Router, deps: UiDeps): void {
     setSecurityHeaders(res);
     const path = url.pathname.slice(UI_API_PREFIX.length + 1);
     try {
-      if (path === 'session') return await handleSession(req, res, deps, sessions);
-      const session = sessions.find(req);
-      if (session === undefined || !deps.users.exists(session.user)) throw new HttpError(401, 'ESESSION', 'not signed in, or the session has ended');
+      if (path === 'session') return await handleSession(req, res, deps, sessions, stampOf);
+      const session = sessions.find(req, stampOf);
+      if (session === undefined) throw new HttpError(401, 'ESESSION', 'not signed in, or the session has ended');
       if (req.method !== 'GET') requireSameSite(req, session);
       const matched = matchRoute(routes, req.method ?? '', path);
       if (matched === undefined) throw new HttpError(404, 'ENOTFOUND', 'no such UI API route');
@@ -107,15 +108,15 @@ export function mountUi(router: Router, deps: UiDeps): void {
 }
 
 /** Sign in, who am I, sign out. */
-async function handleSession(req: IncomingMessage, res: ServerResponse, deps: UiDeps, sessions: SessionStore): Promise<void> {
+async function handleSession(req: IncomingMessage, res: ServerResponse, deps: UiDeps, sessions: SessionStore, stampOf: (user: string) => string | undefined): Promise<void> {
   const secure = connectionOf(req).encrypted;
   if (req.method === 'GET') {
-    const session = sessions.find(req);
-    if (session === undefined || !deps.users.exists(session.user)) throw new HttpError(401, 'ESESSION', 'not signed in');
+    const session = sessions.find(req, stampOf);
+    if (session === undefined) throw new HttpError(401, 'ESESSION', 'not signed in');
     return sendJson(res, 200, describeSession(session, deps));
   }
   if (req.method === 'DELETE') {
-    const session = sessions.find(req);
+    const session = sessions.find(req, stampOf);
     if (session !== undefined) {
       requireSameSite(req, session);
       sessions.end(session);
@@ -136,7 +137,7 @@ async function handleSession(req: IncomingMessage, res: ServerResponse, deps: Ui
     // 401 would make browsers show their own password dialog only with a challenge; none is sent.
     throw new HttpError(outcome.status, outcome.code, outcome.message);
   }
-  const session = sessions.create(outcome.principal.user);
+  const session = sessions.create(outcome.principal.user, stampOf(outcome.principal.user) ?? '');
   res.setHeader('set-cookie', sessionCookie(session, secure));
   deps.log.info('signed in to the web UI', { user: session.user });
   sendJson(res, 200, describeSession(session, deps));

@@ -3,8 +3,9 @@
  * under TLS), kept in memory only: a restart signs everyone out, and nothing secret is written
  * to disk. Each session has its own CSRF token, which every state change must send back in
  * X-CSRF-Token; a cross-site page can neither read it nor (SameSite) send the cookie.
- * Sessions end after 30 minutes unused or 12 hours in all, at sign-out, and when their user is
- * removed; at most 1000 live at once (the oldest goes first).
+ * Sessions end after 30 minutes unused or 12 hours in all, at sign-out, and when their user's
+ * password changes or the user is removed (the session keeps the user's credential stamp and the
+ * caller compares it); at most 1000 live at once (the oldest goes first).
  */
 import crypto from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -23,6 +24,8 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = { idleMs: 30 * 60_000, life
 export interface Session {
   readonly id: string;
   readonly user: string;
+  /** UserDirectory.credentialStamp of the user when they signed in. */
+  readonly stamp: string;
   readonly csrf: string;
   readonly created: number;
   lastUsed: number;
@@ -37,23 +40,23 @@ export class SessionStore {
     private readonly now: () => number = Date.now,
   ) {}
 
-  create(user: string): Session {
+  create(user: string, stamp: string): Session {
     this.sweep();
     while (this.sessions.size >= this.limits.maxSessions) this.sessions.delete(this.sessions.keys().next().value!);
     const now = this.now();
-    const session: Session = { id: randomToken(), user, csrf: randomToken(), created: now, lastUsed: now };
+    const session: Session = { id: randomToken(), user, stamp, csrf: randomToken(), created: now, lastUsed: now };
     this.sessions.set(session.id, session);
     return session;
   }
 
-  /** The live session a request's cookie names (and marks it used), or undefined. */
-  find(req: IncomingMessage): Session | undefined {
+  /** The live session a request's cookie names (and marks it used), or undefined; `stampOf` gives the user's stamp now. */
+  find(req: IncomingMessage, stampOf: (user: string) => string | undefined): Session | undefined {
     const id = cookieValue(req.headers.cookie, SESSION_COOKIE);
     if (id === undefined) return undefined;
     const session = this.sessions.get(id);
     if (session === undefined) return undefined;
     const now = this.now();
-    if (now - session.lastUsed > this.limits.idleMs || now - session.created > this.limits.lifetimeMs) {
+    if (now - session.lastUsed > this.limits.idleMs || now - session.created > this.limits.lifetimeMs || stampOf(session.user) !== session.stamp) {
       this.sessions.delete(id);
       return undefined;
     }
@@ -63,11 +66,6 @@ export class SessionStore {
 
   end(session: Session): void {
     this.sessions.delete(session.id);
-  }
-
-  /** Ends every session of a user (password changed, user removed). */
-  endAll(user: string): void {
-    for (const session of this.sessions.values()) if (session.user === user) this.sessions.delete(session.id);
   }
 
   get size(): number {

@@ -140,7 +140,11 @@ test('owner-only areas refuse other users; a user changes their own password and
     assert.is(short.status, 400);
     assert.is((await bob.call('POST', 'password', { current: PASSWORD, password: 'a brand new password' })).status, 200);
     assert.is((await bob.call('GET', 'status')).status, 401, 'the session ended with the password change');
-    await server.login('bob', 'a brand new password');
+    // Changed elsewhere (the console, `nymote user passwd`): the session ends too.
+    const bobElsewhere = await server.login('bob', 'a brand new password');
+    await server.users.setPassword('bob', 'changed on the console');
+    assert.is((await bobElsewhere.call('GET', 'status')).status, 401, 'a password changed outside the UI ends the session');
+    await server.users.setPassword('bob', 'a brand new password');
 
     const alice = await server.login();
     const list = await alice.call('GET', 'users');

@@ -10,7 +10,6 @@
 import type { UserDirectory } from '../../accounts/index.js';
 import { HttpError, type Authenticator } from '../../http/index.js';
 import { NymoteError } from '../../runtime/index.js';
-import type { SessionStore } from '../sessions.js';
 import { readBody, stringField, type UiRoute } from './context.js';
 
 const STATUS_OF_CODE: Record<string, number> = { EINVAL: 400, EEXIST: 409, ENOUSER: 404 };
@@ -25,7 +24,7 @@ async function asHttp<T>(work: () => Promise<T> | T): Promise<T> {
   }
 }
 
-export function userRoutes(users: UserDirectory, auth: Authenticator, sessions: SessionStore): UiRoute[] {
+export function userRoutes(users: UserDirectory, auth: Authenticator): UiRoute[] {
   return [
     {
       method: 'GET',
@@ -51,8 +50,7 @@ export function userRoutes(users: UserDirectory, auth: Authenticator, sessions: 
       handler: async (ui) => {
         const { name } = ui.params;
         if (name === auth.owner()) throw new HttpError(409, 'EOWNER', 'the owner cannot be removed');
-        await asHttp(() => users.remove(name!));
-        sessions.endAll(name!);
+        await asHttp(() => users.remove(name!)); // their sessions end with them (credential stamp)
         return { name };
       },
     },
@@ -65,8 +63,7 @@ export function userRoutes(users: UserDirectory, auth: Authenticator, sessions: 
         const password = stringField(body, 'password', { maxChars: 1024 });
         const outcome = await auth.checkLogin(ui.user, current, ui.req.socket.remoteAddress);
         if (!outcome.ok) throw new HttpError(outcome.status === 401 ? 403 : outcome.status, outcome.code, outcome.status === 401 ? 'the current password is wrong' : outcome.message);
-        await asHttp(() => users.setPassword(ui.user, password));
-        sessions.endAll(ui.user);
+        await asHttp(() => users.setPassword(ui.user, password)); // every session of theirs ends (credential stamp)
         return { user: ui.user };
       },
     },
