@@ -1,4 +1,5 @@
 /** The web UI's server: its files and headers, sign-in, sessions, CSRF, owner-only areas, users, pairing, history. */
+import http from 'node:http';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { DeviceCertificate, PairingPerson } from '../../firmware/signpost/index.js';
@@ -21,6 +22,16 @@ test('GET / goes to /ui/; the files carry a CSP without inline script, and ETags
     assert.is(page.headers.get('x-frame-options'), 'DENY');
     const script = await fetch(`${server.url}/ui/app.js`);
     assert.match(script.headers.get('content-type')!, /^text\/javascript/);
+    assert.is(script.headers.get('content-encoding'), 'gzip', 'fetch asks for gzip');
+    assert.is(await script.text(), 'console.log(1)');
+    const plain = await new Promise<{ encoding: string | undefined; body: string }>((resolve, reject) => {
+      http.get(`${server.url}/ui/app.js`, (res) => {
+        let body = '';
+        res.on('data', (chunk) => (body += chunk));
+        res.on('end', () => resolve({ encoding: res.headers['content-encoding'], body }));
+      }).on('error', reject);
+    });
+    assert.equal(plain, { encoding: undefined, body: 'console.log(1)' }, 'no gzip unless asked');
     const again = await fetch(`${server.url}/ui/app.js`, { headers: { 'if-none-match': script.headers.get('etag')! } });
     assert.is(again.status, 304);
     assert.is((await fetch(`${server.url}/ui/../secrets/users.json`)).status, 404);
