@@ -150,7 +150,8 @@ function describeSession(session: Session, deps: UiDeps) {
 /** A state change must carry the CSRF token and, when the browser sends an Origin, come from this site. */
 function requireSameSite(req: IncomingMessage, session: Session): void {
   const origin = req.headers.origin;
-  if (origin !== undefined && origin !== 'null') {
+  // (An opaque origin, "null", never comes from the UI's own pages.)
+  if (origin !== undefined) {
     let host: string | undefined;
     try {
       host = new URL(origin).host;

@@ -96,6 +96,7 @@ test('state changes need the CSRF token and this site as Origin; nothing changes
       [{ csrf: null }, 'no token'],
       [{ csrf: 'A'.repeat(43) }, 'a forged token'],
       [{ headers: { origin: 'https://evil.example' } }, 'another site'],
+      [{ headers: { origin: 'null' } }, 'an opaque origin'],
     ] as const) {
       const answer = await client.call('POST', 'users', add, options);
       assert.is(answer.status, 403, why);
