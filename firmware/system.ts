@@ -154,8 +154,12 @@ export async function startSystem(config: RunConfig, logSink: LogSink): Promise<
     health: () => runtime.health(),
     device: {
       storage: () => {
-        const stats = fs.statfsSync(config.data.root);
-        return { totalBytes: stats.blocks * stats.bsize, freeBytes: stats.bavail * stats.bsize };
+        try {
+          const stats = fs.statfsSync(config.data.root);
+          return { totalBytes: stats.blocks * stats.bsize, freeBytes: stats.bavail * stats.bsize };
+        } catch {
+          return undefined; // shown as unknown
+        }
       },
       update: () => updateStatus(config.data.firmware, runtime.version),
     },

@@ -56,7 +56,7 @@ export class SessionStore {
     const session = this.sessions.get(id);
     if (session === undefined) return undefined;
     const now = this.now();
-    if (now - session.lastUsed > this.limits.idleMs || now - session.created > this.limits.lifetimeMs || stampOf(session.user) !== session.stamp) {
+    if (this.expired(session, now) || stampOf(session.user) !== session.stamp) {
       this.sessions.delete(id);
       return undefined;
     }
@@ -74,9 +74,11 @@ export class SessionStore {
 
   private sweep(): void {
     const now = this.now();
-    for (const session of this.sessions.values()) {
-      if (now - session.lastUsed > this.limits.idleMs || now - session.created > this.limits.lifetimeMs) this.sessions.delete(session.id);
-    }
+    for (const session of this.sessions.values()) if (this.expired(session, now)) this.sessions.delete(session.id);
+  }
+
+  private expired(session: Session, now: number): boolean {
+    return now - session.lastUsed > this.limits.idleMs || now - session.created > this.limits.lifetimeMs;
   }
 }
 
