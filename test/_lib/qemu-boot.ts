@@ -1,7 +1,7 @@
 /**
  * Boots a board's image under QEMU (scripts/qemu.sh: direct kernel boot, the image as its disk,
  * untouched: writes go to an overlay) and checks it end to end: the firmware's ready line on the
- * serial console, /health over the forwarded HTTP port, the first-boot setup and `status` over
+ * serial console, /health and the web UI over the forwarded HTTP port, the first-boot setup and `status` over
  * serial, then `poweroff` (nyinit stops Node and powers off, and QEMU exits). Returns the time
  * from QEMU's start to the ready line.
  */
@@ -69,6 +69,12 @@ export async function bootAndCheck({ board, hardware, network = true, readySecon
       assert.is(report.mode, 'device');
       assert.is(report.services.hardware?.state, 'running');
       assert.match(JSON.stringify(report.services.hardware), hardware);
+      // The web UI is in the image's bundle; signing in over plain HTTP from another machine
+      // (QEMU's host is 10.0.2.2 to the device) is refused before any password is checked.
+      const script = tool('curl', ['-sS', '--max-time', '10', '-o', '/dev/null', '-w', '%{http_code} %{content_type}', `http://127.0.0.1:${base + 80}/ui/app.js`]);
+      assert.is(script.stdout, '200 text/javascript; charset=utf-8', script.stderr);
+      const signIn = tool('curl', ['-sS', '--max-time', '10', '-H', 'content-type: application/json', '--data', '{"user":"owner","password":"boot-test-pass-1"}', `http://127.0.0.1:${base + 80}/ui/api/session`]);
+      assert.match(signIn.stdout, /"code": "EINSECURE"/, signIn.stdout);
     }
 
     // A fresh device's console starts in setup.
