@@ -210,14 +210,7 @@ class AddressParser {
       adl = route.join(',');
       if (this.peek() === 58) this.i++;
     }
-    const local = this.localPart();
-    this.skip();
-    let host = '';
-    if (this.peek() === 64) {
-      this.i++;
-      host = this.domain();
-    }
-    this.skip();
+    const [local, host] = this.addrSpec();
     if (this.peek() === 62) {
       this.i++;
     } else {
@@ -234,6 +227,19 @@ class AddressParser {
     this.add(name, adl, local, host);
   }
 
+  /** local-part ["@" domain] and the space or comments after it. */
+  addrSpec(): [local: string, host: string] {
+    const local = this.localPart();
+    this.skip();
+    let host = '';
+    if (this.peek() === 64) {
+      this.i++;
+      host = this.domain();
+      this.skip();
+    }
+    return [local, host];
+  }
+
   mailbox(): void {
     const start = this.i;
     const name = this.phrase();
@@ -244,14 +250,7 @@ class AddressParser {
     }
     this.i = start;
     this.commentStart = -1;
-    const local = this.localPart();
-    this.skip();
-    let host = '';
-    if (this.peek() === 64) {
-      this.i++;
-      host = this.domain();
-      this.skip();
-    }
+    const [local, host] = this.addrSpec();
     if (local === '' && host === '' && this.i === start) return;
     const comment = this.commentText();
     this.add(comment === '' ? null : comment, null, local, host);
