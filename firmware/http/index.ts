@@ -7,5 +7,5 @@ export { createHttpsService } from './https.js';
 export { TlsCredentials, defaultTlsNames, type TlsNames, type TlsServerOptions } from './tls.js';
 export { Authenticator, markDeviceConnection, type Principal, type GitAuthorizer } from './auth.js';
 export { readBody, readJsonObject, HttpError, sendHttpError } from './body.js';
-export { mountApi } from './api/index.js';
+export { mountApi, authorOf, stringField } from './api/index.js';
 export { sendApiError } from './api/errors.js';

@@ -58,9 +58,9 @@ export function methodNotAllowed(res: ServerResponse, method: string, allowed: s
   sendError(res, 405, 'EMETHOD', `${method} is not allowed here`);
 }
 
-/** Who a commit made through the API is by: the authenticated user. */
-export function authorOf(principal: Principal): Identity {
-  return { name: principal.user, email: `${principal.user}@${os.hostname() || 'nymote'}` };
+/** Who a commit made for a signed-in user is by (REST API, DAV, web UI). */
+export function authorOf(user: string): Identity {
+  return { name: user, email: `${user}@${os.hostname() || 'nymote'}` };
 }
 
 /** The commit message from X-Nymote-Message (UTF-8 bytes allowed), or a default. */
@@ -113,9 +113,18 @@ export function intParam(url: URL, name: string, fallback: number, max: number):
   return Math.min(Number(text), max);
 }
 
-/** A string field of a JSON body. */
-export function stringField(body: Record<string, unknown>, name: string, fallback?: string): string {
-  const value = body[name] ?? fallback;
-  if (typeof value !== 'string' || value === '') throw new HttpError(400, 'EINVAL', `field '${name}' must be a non-empty string`);
+/**
+ * A string field of a JSON body; `fallback` when it is absent. 400 EINVAL when it is not a
+ * string, is empty (unless `allowEmpty`) or has more than `maxChars` characters.
+ */
+export function stringField(body: Record<string, unknown>, name: string, options: { fallback?: string; maxChars?: number; allowEmpty?: boolean } = {}): string {
+  const value = body[name] ?? options.fallback;
+  if (options.allowEmpty === true) {
+    if (value === undefined) throw new HttpError(400, 'EINVAL', `missing field '${name}'`);
+    if (typeof value !== 'string') throw new HttpError(400, 'EINVAL', `field '${name}' must be a string`);
+  } else if (typeof value !== 'string' || value === '') {
+    throw new HttpError(400, 'EINVAL', `field '${name}' must be a non-empty string`);
+  }
+  if (options.maxChars !== undefined && value.length > options.maxChars) throw new HttpError(400, 'EINVAL', `field '${name}' is longer than ${options.maxChars} characters`);
   return value;
 }

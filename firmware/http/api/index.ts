@@ -26,7 +26,7 @@ import { EventStreams } from './events.js';
 import { handleBranches, handleDiff, handleMerge } from './refs.js';
 import { handleTree } from './tree.js';
 
-export { DEFAULT_API_LIMITS, type ApiLimits } from './context.js';
+export { DEFAULT_API_LIMITS, authorOf, stringField, type ApiLimits } from './context.js';
 export const API_PREFIX = '/api/v1';
 
 export interface ApiDeps {

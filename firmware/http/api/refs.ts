@@ -23,7 +23,7 @@ export async function handleBranches(api: ApiRequest): Promise<void> {
   if (req.method !== 'POST') return methodNotAllowed(res, req.method ?? '', ['GET', 'HEAD', 'POST']);
   const body = await readJsonObject(req, { maxBytes: limits.maxJsonBytes, timeoutMs: limits.bodyTimeoutMs });
   const name = stringField(body, 'name');
-  const from = stringField(body, 'from', DEFAULT_BRANCH);
+  const from = stringField(body, 'from', { fallback: DEFAULT_BRANCH });
   const branch = store.branch(name); // EBADREF for a name git refuses
   if (branch.head() !== undefined) throw new HttpError(409, 'EEXIST', `branch '${name.slice(0, 100)}' already exists`);
   const commit = store.resolve(from);
@@ -47,7 +47,7 @@ export async function handleMerge(api: ApiRequest): Promise<void> {
   if (store.branch(into).head() === undefined) throw new HttpError(404, 'ENOTFOUND', `no branch '${into.slice(0, 100)}'`);
   const header = req.headers['x-nymote-message'];
   const message = header === undefined ? undefined : commitMessage(req, '');
-  const result = await store.merge(from, into, { author: authorOf(principal), ...(message ? { message } : {}) });
+  const result = await store.merge(from, into, { author: authorOf(principal.user), ...(message ? { message } : {}) });
   sendJson(res, 200, { kind: result.kind, commit: result.commit ?? null, conflicts: result.conflicts.map((c) => c.path) });
 }
 

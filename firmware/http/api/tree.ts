@@ -108,7 +108,7 @@ async function putValue(api: ApiRequest, branchName: string, path: string): Prom
       view.set(path, value);
       return current === undefined;
     },
-    { message, author: authorOf(principal) },
+    { message, author: authorOf(principal.user) },
   );
   const id = store.snapshot(commit).baseBlobId(path);
   if (id !== undefined) res.setHeader('etag', etagOf(id));
@@ -134,7 +134,7 @@ async function deletePath(api: ApiRequest, branchName: string, path: string): Pr
       }
       view.remove(path);
     },
-    { message, author: authorOf(principal) },
+    { message, author: authorOf(principal.user) },
   );
   sendJson(res, 200, { commit });
 }

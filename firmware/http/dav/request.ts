@@ -64,7 +64,7 @@ export function headerText(header: string | string[] | undefined, fallback: stri
 
 /** One commit by the authenticated user; `change` may throw DavError to change nothing. */
 export async function commit<T>(request: DavRequest, message: string, change: (view: TreeView) => T): Promise<T> {
-  const { result } = await branchOf(request).transaction(change, { message: `dav: ${message}\n`, author: authorOf(request.principal) });
+  const { result } = await branchOf(request).transaction(change, { message: `dav: ${message}\n`, author: authorOf(request.principal.user) });
   return result;
 }
 

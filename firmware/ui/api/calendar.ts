@@ -38,9 +38,9 @@ import { randomUUID } from 'node:crypto';
 import ICAL from 'ical.js';
 import { calendarKind, DAY_MS, ianaTimezone, parseBasicTime, parseCalendarObject, resolve, visitInstances, vtimezoneFor, type CalendarObject, type CalendarTimezone, type Component } from '../../apps/calendar/index.js';
 import { DavError, parseXml, PROPS_FILE, readDeadProperties, writeDeadProperties } from '../../http/dav/index.js';
-import { HttpError } from '../../http/index.js';
+import { HttpError, stringField } from '../../http/index.js';
 import type { ObjectId, Store, TreeView } from '../../store/index.js';
-import { commitInfo, readBody, stringField, UI_BRANCH, type UiRequest, type UiRoute } from './context.js';
+import { commitInfo, readBody, UI_BRANCH, type UiRequest, type UiRoute } from './context.js';
 
 const HOME = calendarKind.home;
 const DEFAULT_CALENDAR = calendarKind.defaultCollection!;
@@ -198,7 +198,7 @@ async function createEvent(ui: UiRequest): Promise<{ name: string; uid: string; 
 async function replaceEvent(ui: UiRequest): Promise<{ name: string; uid: string; etag: ObjectId }> {
   const { cal, name, path } = memberOf(ui);
   const body = await readBody(ui);
-  const expected = stringField(body, 'etag', { maxChars: 64 });
+  const expected = stringField(body, 'etag', { allowEmpty: true, maxChars: 64 });
   const { result } = await ui.store.branch(UI_BRANCH).transaction((view) => {
     const current = view.baseBlobId(path);
     if (current === undefined) throw notFound(cal, name);
@@ -482,14 +482,14 @@ function timeParameter(url: URL, name: string): number {
 
 /** A text field: at most `maxChars`, no control characters, line breaks as '\n'. */
 function textField(body: Record<string, unknown>, name: string, maxChars: number): string {
-  const text = stringField(body, name, { fallback: '', maxChars });
+  const text = stringField(body, name, { allowEmpty: true, fallback: '', maxChars });
   if (CONTROL_CHARACTERS.test(text)) throw invalid(`field '${name}' holds control characters`);
   return text.replace(/\r\n?/g, '\n');
 }
 
 /** A date for all-day events; else an instant, or a wall clock of the zone sent with it. */
 function timeField(body: Record<string, unknown>, name: string, allDay: boolean, zone: EventZone | undefined): number {
-  const text = stringField(body, name, { maxChars: 40 });
+  const text = stringField(body, name, { allowEmpty: true, maxChars: 40 });
   if (allDay) {
     const ms = dateMs(text);
     if (ms === undefined) throw invalid(`'${name}' must be a date (YYYY-MM-DD)`);
@@ -504,7 +504,7 @@ function timeField(body: Record<string, unknown>, name: string, allDay: boolean,
 
 /** `timezone`: a TZID the event's VTIMEZONEs or Intl know; undefined when not sent. */
 function timezoneField(body: Record<string, unknown>, known: ReadonlyMap<string, CalendarTimezone>): EventZone | undefined {
-  const tzid = stringField(body, 'timezone', { fallback: '', maxChars: MAX_TZID_CHARS });
+  const tzid = stringField(body, 'timezone', { allowEmpty: true, fallback: '', maxChars: MAX_TZID_CHARS });
   if (tzid === '') return undefined;
   const zone = zoneNamed(tzid, known);
   if (zone === undefined) throw invalid(`'timezone' must name a time zone, like Europe/Berlin`);

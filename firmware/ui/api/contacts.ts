@@ -27,14 +27,15 @@
 import { randomUUID } from 'node:crypto';
 import { contactsKind, InvalidVCard, parseVCard, unescapeValue, type VCard, type VCardProperty } from '../../apps/contacts/index.js';
 import { escapeXml, parseXml, PROPS_FILE, readDeadProperties, writeDeadProperties } from '../../http/dav/index.js';
-import { HttpError } from '../../http/index.js';
+import { HttpError, stringField } from '../../http/index.js';
 import { ByteLru, foldLine, unfoldLines, type Branch, type ObjectId, type Store, type TreeView } from '../../store/index.js';
-import { UI_BRANCH, commitInfo, readBody, stringField, type UiRequest, type UiRoute } from './context.js';
+import { UI_BRANCH, commitInfo, readBody, type UiRequest, type UiRoute } from './context.js';
 
 const HOME = contactsKind.home;
 const DEFAULT_BOOK = contactsKind.defaultCollection!;
 export const MAX_LISTED = 2000;
 const MAX_TEXT_CHARS = 1000;
+const MAX_NOTE_CHARS = 10_000;
 /** Emails or phones one card may be given. */
 const MAX_VALUES = 100;
 /** EMAIL and TEL are lists the form sends whole; of the other edited properties it shows the first. */
@@ -122,7 +123,7 @@ async function updateContact(ui: UiRequest): Promise<unknown> {
   const { book, name } = ui.params;
   const body = await readBody(ui);
   const fields = fieldsOf(body);
-  const etag = stringField(body, 'etag', { maxChars: 64 });
+  const etag = stringField(body, 'etag', { allowEmpty: true, maxChars: 64 });
   const { result } = await branchOf(ui).transaction((view) => {
     const stored = storedCard(view, book!, name!);
     if (stored.etag !== etag) throw new HttpError(412, 'EETAG', 'the contact was changed meanwhile: load it again');
@@ -273,14 +274,14 @@ function matches(contact: Contact, query: string): boolean {
 // ------------------------------------------------------------------------------- writing
 
 function fieldsOf(body: Record<string, unknown>): ContactFields {
-  const fullName = stringField(body, 'fullName', { maxChars: MAX_TEXT_CHARS }).trim();
+  const fullName = stringField(body, 'fullName', { allowEmpty: true, maxChars: MAX_TEXT_CHARS }).trim();
   if (fullName === '') throw new HttpError(400, 'EINVAL', 'a contact needs a name');
   return {
     fullName,
     emails: listField(body, 'emails'),
     phones: listField(body, 'phones'),
-    org: stringField(body, 'org', { fallback: '', maxChars: MAX_TEXT_CHARS }).trim(),
-    note: stringField(body, 'note', { fallback: '' }).trim(),
+    org: stringField(body, 'org', { allowEmpty: true, fallback: '', maxChars: MAX_TEXT_CHARS }).trim(),
+    note: stringField(body, 'note', { allowEmpty: true, fallback: '', maxChars: MAX_NOTE_CHARS }).trim(),
   };
 }
 

@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Identity, Store } from '../../store/index.js';
-import { HttpError, readJsonObject } from '../../http/index.js';
+import { authorOf, readJsonObject } from '../../http/index.js';
 
 export const UI_API_PREFIX = '/ui/api';
 /** The branch the UI reads and writes: the one the apps and DAV use. */
@@ -43,25 +43,7 @@ export function readBody(ui: UiRequest): Promise<Record<string, unknown>> {
   return readJsonObject(ui.req, { maxBytes: MAX_JSON_BYTES, timeoutMs: BODY_TIMEOUT_MS });
 }
 
-/** A string field of a body: required unless `fallback` is given; at most `maxChars`. */
-export function stringField(body: Record<string, unknown>, name: string, options: { fallback?: string; maxChars?: number } = {}): string {
-  const value = body[name];
-  if (value === undefined || value === null) {
-    if (options.fallback !== undefined) return options.fallback;
-    throw new HttpError(400, 'EINVAL', `missing field '${name}'`);
-  }
-  if (typeof value !== 'string') throw new HttpError(400, 'EINVAL', `field '${name}' must be a string`);
-  const max = options.maxChars ?? 10_000;
-  if (value.length > max) throw new HttpError(400, 'EINVAL', `field '${name}' is longer than ${max} characters`);
-  return value;
-}
-
-/** Who a commit made from the UI is by. */
-export function authorOf(ui: UiRequest): Identity {
-  return { name: ui.user, email: `${ui.user}@nymote` };
-}
-
 /** A commit's info for a change made in the UI: its author and what it did. */
 export function commitInfo(ui: UiRequest, message: string): { author: Identity; message: string } {
-  return { author: authorOf(ui), message: `${message} (web UI)` };
+  return { author: authorOf(ui.user), message: `${message} (web UI)` };
 }

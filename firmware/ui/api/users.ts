@@ -8,9 +8,9 @@
  *   POST   password {current, password}  change one's own password; every session of the user ends
  */
 import type { UserDirectory } from '../../accounts/index.js';
-import { HttpError, type Authenticator } from '../../http/index.js';
+import { HttpError, stringField, type Authenticator } from '../../http/index.js';
 import { NymoteError } from '../../runtime/index.js';
-import { readBody, stringField, type UiRoute } from './context.js';
+import { readBody, type UiRoute } from './context.js';
 
 const STATUS_OF_CODE: Record<string, number> = { EINVAL: 400, EEXIST: 409, ENOUSER: 404 };
 
@@ -38,8 +38,8 @@ export function userRoutes(users: UserDirectory, auth: Authenticator): UiRoute[]
       ownerOnly: true,
       handler: async (ui) => {
         const body = await readBody(ui);
-        const name = stringField(body, 'name', { maxChars: 64 });
-        await asHttp(() => users.add(name, stringField(body, 'password', { maxChars: 1024 })));
+        const name = stringField(body, 'name', { allowEmpty: true, maxChars: 64 });
+        await asHttp(() => users.add(name, stringField(body, 'password', { allowEmpty: true, maxChars: 1024 })));
         return { name };
       },
     },
@@ -59,8 +59,8 @@ export function userRoutes(users: UserDirectory, auth: Authenticator): UiRoute[]
       path: 'password',
       handler: async (ui) => {
         const body = await readBody(ui);
-        const current = stringField(body, 'current', { maxChars: 1024 });
-        const password = stringField(body, 'password', { maxChars: 1024 });
+        const current = stringField(body, 'current', { allowEmpty: true, maxChars: 1024 });
+        const password = stringField(body, 'password', { allowEmpty: true, maxChars: 1024 });
         const outcome = await auth.checkLogin(ui.user, current, ui.req.socket.remoteAddress);
         if (!outcome.ok) throw new HttpError(outcome.status === 401 ? 403 : outcome.status, outcome.code, outcome.status === 401 ? 'the current password is wrong' : outcome.message);
         await asHttp(() => users.setPassword(ui.user, password)); // every session of theirs ends (credential stamp)
