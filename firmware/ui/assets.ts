@@ -1,8 +1,9 @@
 /**
  * The UI's files: index.html, app.js and app.css, built from firmware/ui/client by
  * scripts/build-ui.mjs into `ui/` beside the bundle (dist/firmware/ui, a device's app slot).
- * They are read once at start, gzipped once, and served from memory with strong ETags (gzip
- * when the browser takes it: a third of the bytes over a Pi's Wi-Fi); every UI answer carries a
+ * They are read once at start and served from memory with strong ETags, gzipped (once, at the
+ * first request that takes gzip, not at start) for browsers that take it: a third of the bytes
+ * over a Pi's Wi-Fi; every UI answer carries a
  * Content-Security-Policy that allows script only from these files.
  */
 import crypto from 'node:crypto';
@@ -41,7 +42,7 @@ const TYPES: Record<string, string> = {
 
 interface Asset {
   body: Buffer;
-  gzipped: Buffer;
+  gzipped?: Buffer;
   type: string;
   etag: string;
 }
@@ -64,8 +65,7 @@ export class UiAssets {
       const type = TYPES[path.extname(name)];
       if (type === undefined) continue;
       const body = fs.readFileSync(path.join(dir, name));
-      const gzipped = zlib.gzipSync(body, { level: 9 });
-      this.files.set(name, { body, gzipped, type, etag: `"${crypto.createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` });
+      this.files.set(name, { body, type, etag: `"${crypto.createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` });
     }
   }
 
@@ -86,7 +86,7 @@ export class UiAssets {
       return true;
     }
     const gzip = /\bgzip\b/.test(req.headers['accept-encoding'] ?? '');
-    const body = gzip ? asset.gzipped : asset.body;
+    const body = gzip ? (asset.gzipped ??= zlib.gzipSync(asset.body, { level: 9 })) : asset.body;
     res.writeHead(200, { ...headers, ...(gzip ? { 'content-encoding': 'gzip' } : {}), 'content-length': body.length });
     res.end(req.method === 'HEAD' ? undefined : body);
     return true;
