@@ -6,7 +6,7 @@ import { authorOf } from '../api/context.js';
 import type { Principal } from '../auth.js';
 import { readBody } from '../body.js';
 import { DavError } from './errors.js';
-import { BRANCH, PROPS_FILE, writeDeadProperties, type DavSpace, type DavTarget, type Resource } from './space.js';
+import { BRANCH, makeHome, PROPS_FILE, type DavSpace, type DavTarget, type Resource } from './space.js';
 import { parseXml, type XmlElement } from './xml.js';
 
 export interface DavLimits {
@@ -76,14 +76,7 @@ export async function ensureHomes(request: DavRequest): Promise<void> {
   const missing = space.allKinds().filter((kind) => !view.exists(`${kind.home}/${PROPS_FILE}`));
   if (missing.length === 0) return;
   await commit(request, 'make the homes', (view) => {
-    for (const kind of missing) {
-      if (view.exists(`${kind.home}/${PROPS_FILE}`)) continue;
-      writeDeadProperties(view, kind.home, {});
-      const made = kind.defaultCollection;
-      if (made !== undefined) {
-        writeDeadProperties(view, `${kind.home}/${made.name}`, { '': { '{DAV:}displayname': `<D:displayname xmlns:D="DAV:">${made.displayName}</D:displayname>` } });
-      }
-    }
+    for (const kind of missing) if (!view.exists(`${kind.home}/${PROPS_FILE}`)) makeHome(view, kind);
   });
 }
 

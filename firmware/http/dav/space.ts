@@ -11,6 +11,7 @@
  */
 import { formatJson, parseJson, type JsonObject, type TreeView, type ObjectId, type Store } from '../../store/index.js';
 import { DavError } from './errors.js';
+import { escapeXml, parseXml } from './xml.js';
 import type { DavKind, DeadProperties, IndexedMember, ParsedMember } from './kinds.js';
 
 export const DAV_PREFIX = '/dav';
@@ -225,6 +226,34 @@ export function readDeadProperties(view: TreeView, collectionPath: string): Reco
 export function writeDeadProperties(view: TreeView, collectionPath: string, properties: Record<string, DeadProperties>): void {
   const kept = Object.fromEntries(Object.entries(properties).filter(([name, props]) => name === '' || Object.keys(props).length > 0));
   view.set(`${collectionPath}/${PROPS_FILE}`, formatJson(kept as JsonObject));
+}
+
+/** The collections directly in a home (or any directory): its subdirectories holding a `.props.json`. */
+export function collectionNames(view: TreeView, home: string): string[] {
+  return view
+    .list(home)
+    .filter((entry) => entry.kind === 'dir' && view.exists(`${home}/${entry.name}/${PROPS_FILE}`))
+    .map((entry) => entry.name);
+}
+
+/** A collection's DAV:displayname as text; its name when it has none that reads. */
+export function collectionDisplayName(view: TreeView, home: string, name: string): string {
+  const xml = readDeadProperties(view, `${home}/${name}`)['']?.['{DAV:}displayname'];
+  if (xml === undefined) return name;
+  try {
+    return parseXml(xml).text.trim() || name;
+  } catch {
+    return name; // a display name a client stored as XML we do not read
+  }
+}
+
+/** A kind's home as it is made on first use: its `.props.json` (unless there) and its default collection. */
+export function makeHome(view: TreeView, kind: Pick<DavKind, 'home' | 'defaultCollection'>): void {
+  if (!view.exists(`${kind.home}/${PROPS_FILE}`)) writeDeadProperties(view, kind.home, {});
+  const made = kind.defaultCollection;
+  if (made === undefined) return;
+  const displayName = `<D:displayname xmlns:D="DAV:">${escapeXml(made.displayName)}</D:displayname>`;
+  writeDeadProperties(view, `${kind.home}/${made.name}`, { '': { '{DAV:}displayname': displayName } });
 }
 
 /** Splits a store path into its parent collection and its name. */

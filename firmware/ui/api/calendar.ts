@@ -37,14 +37,13 @@
 import { randomUUID } from 'node:crypto';
 import ICAL from 'ical.js';
 import { calendarKind, DAY_MS, ianaTimezone, parseBasicTime, parseCalendarObject, resolve, visitInstances, vtimezoneFor, type CalendarObject, type CalendarTimezone, type Component } from '../../apps/calendar/index.js';
-import { DavError, parseXml, PROPS_FILE, readDeadProperties, writeDeadProperties } from '../../http/dav/index.js';
+import { collectionDisplayName, collectionNames, DavError, makeHome, PROPS_FILE, readDeadProperties, writeDeadProperties } from '../../http/dav/index.js';
 import { HttpError, stringField } from '../../http/index.js';
 import type { ObjectId, Store, TreeView } from '../../store/index.js';
 import { commitInfo, readBody, UI_BRANCH, type UiRequest, type UiRoute } from './context.js';
 
 const HOME = calendarKind.home;
 const DEFAULT_CALENDAR = calendarKind.defaultCollection!;
-const DISPLAY_NAME = '{DAV:}displayname';
 const PRODID = '-//Nymote//Web UI//EN';
 const FREQUENCIES = ['DAILY', 'WEEKLY', 'MONTHLY', 'YEARLY'] as const;
 type Frequency = (typeof FREQUENCIES)[number];
@@ -131,7 +130,8 @@ export const calendarRoutes: UiRoute[] = [
 // Handlers
 
 function listCalendars(ui: UiRequest): { name: string; displayName: string }[] {
-  const calendars = calendarsIn(branchView(ui));
+  const view = branchView(ui);
+  const calendars = collectionNames(view, HOME).map((name) => ({ name, displayName: collectionDisplayName(view, HOME, name) }));
   return calendars.length > 0 ? calendars : [{ name: DEFAULT_CALENDAR.name, displayName: DEFAULT_CALENDAR.displayName }];
 }
 
@@ -241,30 +241,12 @@ function collectionPath(cal: string): string {
   return `${HOME}/${cal}`;
 }
 
-/** The collections below calendar/: directories with a `.props.json`, as DAV sees them. */
-function calendarsIn(view: TreeView): { name: string; displayName: string }[] {
-  return view
-    .list(HOME)
-    .filter((entry) => entry.kind === 'dir' && view.exists(`${collectionPath(entry.name)}/${PROPS_FILE}`))
-    .map((entry) => ({ name: entry.name, displayName: displayNameOf(view, entry.name) }));
-}
-
 /** Every member of every calendar. */
 function* memberPaths(view: TreeView): Generator<{ cal: string; name: string; path: string }> {
-  for (const { name: cal } of calendarsIn(view)) {
+  for (const cal of collectionNames(view, HOME)) {
     for (const entry of view.list(collectionPath(cal))) {
       if (entry.kind === 'file' && entry.name !== PROPS_FILE) yield { cal, name: entry.name, path: `${collectionPath(cal)}/${entry.name}` };
     }
-  }
-}
-
-function displayNameOf(view: TreeView, cal: string): string {
-  const xml = readDeadProperties(view, collectionPath(cal))['']?.[DISPLAY_NAME];
-  if (xml === undefined) return cal;
-  try {
-    return parseXml(xml).text.trim() || cal;
-  } catch {
-    return cal; // a display name a client stored as XML we do not read
   }
 }
 
@@ -274,10 +256,8 @@ function displayNameOf(view: TreeView, cal: string): string {
  */
 function ensureCollection(view: TreeView, cal: string): void {
   if (view.exists(`${collectionPath(cal)}/${PROPS_FILE}`)) return;
-  if (cal !== DEFAULT_CALENDAR.name || calendarsIn(view).length > 0) throw new HttpError(404, 'ENOTFOUND', `no calendar '${cal}'`);
-  if (!view.exists(`${HOME}/${PROPS_FILE}`)) writeDeadProperties(view, HOME, {});
-  const displayName = `<D:displayname xmlns:D="DAV:">${DEFAULT_CALENDAR.displayName}</D:displayname>`;
-  writeDeadProperties(view, collectionPath(cal), { '': { [DISPLAY_NAME]: displayName } });
+  if (cal !== DEFAULT_CALENDAR.name || collectionNames(view, HOME).length > 0) throw new HttpError(404, 'ENOTFOUND', `no calendar '${cal}'`);
+  makeHome(view, calendarKind);
 }
 
 /** Drops a deleted member's dead properties, as a DAV DELETE does. */

@@ -26,7 +26,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { contactsKind, InvalidVCard, parseVCard, unescapeValue, type VCard, type VCardProperty } from '../../apps/contacts/index.js';
-import { escapeXml, parseXml, PROPS_FILE, readDeadProperties, writeDeadProperties } from '../../http/dav/index.js';
+import { collectionDisplayName, collectionNames, makeHome, PROPS_FILE, readDeadProperties, writeDeadProperties } from '../../http/dav/index.js';
 import { HttpError, stringField } from '../../http/index.js';
 import { ByteLru, foldLine, unfoldLines, type Branch, type ObjectId, type Store, type TreeView } from '../../store/index.js';
 import { UI_BRANCH, commitInfo, readBody, type UiRequest, type UiRoute } from './context.js';
@@ -97,7 +97,7 @@ function listBooks(ui: UiRequest): unknown {
   const view = branchOf(ui).view();
   const names = bookNames(view);
   if (names.length === 0) return [{ name: DEFAULT_BOOK.name, displayName: DEFAULT_BOOK.displayName }];
-  return names.map((name) => ({ name, displayName: displayNameOf(view, name) }));
+  return names.map((name) => ({ name, displayName: collectionDisplayName(view, HOME, name) }));
 }
 
 function getContact(ui: UiRequest): unknown {
@@ -113,7 +113,7 @@ async function createContact(ui: UiRequest): Promise<unknown> {
   const name = `${uid}.vcf`;
   const bytes = checkedCard(['BEGIN:VCARD', 'VERSION:3.0', `UID:${uid}`, ...revisedLines([], editedValues(fields, true)), 'END:VCARD']);
   await branchOf(ui).transaction((view) => {
-    if (book === DEFAULT_BOOK.name && bookNames(view).length === 0) makeDefaultBook(view);
+    if (book === DEFAULT_BOOK.name && bookNames(view).length === 0) makeHome(view, contactsKind);
     view.set(`${bookPath(view, book)}/${name}`, bytes);
   }, commitInfo(ui, `contacts: add ${book}/${name}`));
   return { book, name, uid, etag: blobId(ui.store, bytes) };
@@ -162,10 +162,7 @@ function branchOf(ui: UiRequest): Branch {
 
 /** The address books: directories of the home that are collections (hold `.props.json`). */
 function bookNames(view: TreeView): string[] {
-  return view
-    .list(HOME)
-    .filter((entry) => entry.kind === 'dir' && isPlainName(entry.name) && view.exists(`${HOME}/${entry.name}/${PROPS_FILE}`))
-    .map((entry) => entry.name);
+  return collectionNames(view, HOME).filter(isPlainName);
 }
 
 /** A book's store path; 404 when there is no such book. */
@@ -173,24 +170,6 @@ function bookPath(view: TreeView, book: string): string {
   const path = `${HOME}/${book}`;
   if (!isPlainName(book) || !view.exists(`${path}/${PROPS_FILE}`)) throw new HttpError(404, 'ENOTFOUND', `no address book '${book.slice(0, 100)}'`);
   return path;
-}
-
-/** The home and its default address book, written as the DAV server makes them on first use. */
-function makeDefaultBook(view: TreeView): void {
-  if (!view.exists(`${HOME}/${PROPS_FILE}`)) writeDeadProperties(view, HOME, {});
-  const displayName = `<D:displayname xmlns:D="DAV:">${escapeXml(DEFAULT_BOOK.displayName)}</D:displayname>`;
-  writeDeadProperties(view, `${HOME}/${DEFAULT_BOOK.name}`, { '': { '{DAV:}displayname': displayName } });
-}
-
-/** A book's DAV display name (kept as XML in its dead properties), else its name. */
-function displayNameOf(view: TreeView, book: string): string {
-  const xml = readDeadProperties(view, `${HOME}/${book}`)['']?.['{DAV:}displayname'];
-  if (xml === undefined) return book;
-  try {
-    return parseXml(xml).text.trim() || book;
-  } catch {
-    return book;
-  }
 }
 
 /** A name the UI addresses: one path segment, not hidden (`.props.json`) and without controls. */
