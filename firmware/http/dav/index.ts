@@ -23,7 +23,7 @@ export { DavError, type Condition } from './errors.js';
 export type { DavKind, DeadProperties, IndexedMember, ParsedMember, ReportContext, ReportOutcome } from './kinds.js';
 export { queryOutcome } from './reports.js';
 export { filesKind } from './files.js';
-export { DAV_PREFIX, PROPS_FILE, collectionDisplayName, collectionNames, makeHome, readDeadProperties, writeDeadProperties } from './space.js';
+export { DAV_PREFIX, PROPS_FILE, collectionDisplayName, collectionNames, makeHome, readDeadProperties, removeMember, writeDeadProperties } from './space.js';
 export * from './xml.js';
 
 export interface DavDeps {

@@ -6,7 +6,7 @@ import type { DeadProperties, DavKind } from './kinds.js';
 import { isProtected } from './properties.js';
 import { setDeadProperties } from './propfind.js';
 import { commit, headerText, readXmlBody, resolveNow, type DavRequest } from './request.js';
-import { BRANCH, DAV_PREFIX, PROPS_FILE, readDeadProperties, splitParent, writeDeadProperties, type Resource } from './space.js';
+import { BRANCH, DAV_PREFIX, PROPS_FILE, readDeadProperties, removeMember, splitParent, writeDeadProperties, type Resource } from './space.js';
 import { CALDAV_NS, child, DAV_NS, keyOf, serializeElement } from './xml.js';
 
 export function getMember(request: DavRequest): void {
@@ -118,8 +118,8 @@ export async function deleteResource(request: DavRequest): Promise<void> {
 }
 
 function removeResource(view: TreeView, resource: Exclude<Resource, { type: 'missing' | 'root' | 'principal' | 'home' }>): void {
-  view.remove(resource.path);
-  if (resource.type === 'member') setDeadProperties(view, resource, (dead) => Object.keys(dead).forEach((k) => delete dead[k]));
+  if (resource.type === 'member') removeMember(view, resource.path);
+  else view.remove(resource.path);
 }
 
 /** MKCOL (with an optional RFC 5689 extended body) and MKCALENDAR (RFC 4791 §5.3.1). */

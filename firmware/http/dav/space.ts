@@ -228,6 +228,16 @@ export function writeDeadProperties(view: TreeView, collectionPath: string, prop
   view.set(`${collectionPath}/${PROPS_FILE}`, formatJson(kept as JsonObject));
 }
 
+/** Removes a member and its dead properties (its entry in the collection's `.props.json`). */
+export function removeMember(view: TreeView, path: string): void {
+  view.remove(path);
+  const { parent, name } = splitParent(path);
+  const all = readDeadProperties(view, parent);
+  if (all[name] === undefined) return;
+  delete all[name];
+  writeDeadProperties(view, parent, all);
+}
+
 /** The collections directly in a home (or any directory): its subdirectories holding a `.props.json`. */
 export function collectionNames(view: TreeView, home: string): string[] {
   return view

@@ -37,7 +37,7 @@
 import { randomUUID } from 'node:crypto';
 import ICAL from 'ical.js';
 import { calendarKind, DAY_MS, ianaTimezone, parseBasicTime, parseCalendarObject, resolve, visitInstances, vtimezoneFor, type CalendarObject, type CalendarTimezone, type Component } from '../../apps/calendar/index.js';
-import { collectionDisplayName, collectionNames, DavError, makeHome, PROPS_FILE, readDeadProperties, writeDeadProperties } from '../../http/dav/index.js';
+import { collectionDisplayName, collectionNames, DavError, makeHome, PROPS_FILE, readDeadProperties, removeMember } from '../../http/dav/index.js';
 import { HttpError, stringField } from '../../http/index.js';
 import type { ObjectId, Store, TreeView } from '../../store/index.js';
 import { commitInfo, readBody, UI_BRANCH, type UiRequest, type UiRoute } from './context.js';
@@ -224,8 +224,7 @@ async function deleteEvent(ui: UiRequest): Promise<Record<string, never>> {
     const current = view.baseBlobId(path);
     if (current === undefined) throw notFound(cal, name);
     if (expected !== null && expected !== current) throw stale();
-    view.remove(path);
-    forgetDeadProperties(view, cal, name);
+    removeMember(view, path); // with its dead properties, as DAV's DELETE does
   }, commitInfo(ui, `delete event ${path}`));
   return {};
 }
@@ -258,14 +257,6 @@ function ensureCollection(view: TreeView, cal: string): void {
   if (view.exists(`${collectionPath(cal)}/${PROPS_FILE}`)) return;
   if (cal !== DEFAULT_CALENDAR.name || collectionNames(view, HOME).length > 0) throw new HttpError(404, 'ENOTFOUND', `no calendar '${cal}'`);
   makeHome(view, calendarKind);
-}
-
-/** Drops a deleted member's dead properties, as a DAV DELETE does. */
-function forgetDeadProperties(view: TreeView, cal: string, name: string): void {
-  const all = readDeadProperties(view, collectionPath(cal));
-  if (all[name] === undefined) return;
-  delete all[name];
-  writeDeadProperties(view, collectionPath(cal), all);
 }
 
 const parsedByBlob = new Map<ObjectId, CalendarObject | null>();

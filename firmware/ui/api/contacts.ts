@@ -26,7 +26,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { contactsKind, InvalidVCard, parseVCard, unescapeValue, type VCard, type VCardProperty } from '../../apps/contacts/index.js';
-import { collectionDisplayName, collectionNames, makeHome, PROPS_FILE, readDeadProperties, writeDeadProperties } from '../../http/dav/index.js';
+import { collectionDisplayName, collectionNames, makeHome, PROPS_FILE, removeMember } from '../../http/dav/index.js';
 import { HttpError, stringField } from '../../http/index.js';
 import { ByteLru, foldLine, unfoldLines, type Branch, type ObjectId, type Store, type TreeView } from '../../store/index.js';
 import { UI_BRANCH, commitInfo, readBody, type UiRequest, type UiRoute } from './context.js';
@@ -143,13 +143,7 @@ async function deleteContact(ui: UiRequest): Promise<unknown> {
     const id = isPlainName(name!) ? view.baseBlobId(`${dir}/${name}`) : undefined;
     if (id === undefined) throw notFound(book!, name!);
     if (etag !== null && etag !== id) throw new HttpError(412, 'EETAG', 'the contact was changed meanwhile: load it again');
-    view.remove(`${dir}/${name}`);
-    // As DAV's DELETE does: the member's dead properties go with it.
-    const dead = readDeadProperties(view, dir);
-    if (dead[name!] !== undefined) {
-      delete dead[name!];
-      writeDeadProperties(view, dir, dead);
-    }
+    removeMember(view, `${dir}/${name}`); // with its dead properties, as DAV's DELETE does
   }, commitInfo(ui, `contacts: delete ${book}/${name}`));
   return { book, name };
 }
