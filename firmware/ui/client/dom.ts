@@ -49,6 +49,11 @@ export function formValues(form: HTMLFormElement): Record<string, string> {
   return values;
 }
 
+/** What went wrong, in words for the page: an Error's message (ApiError's is the device's). */
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 /** A message in a live region, so screen readers announce it. */
 export function notice(text: string, kind: 'error' | 'ok' = 'error'): HTMLElement {
   return h('p', { class: `notice ${kind}`, role: kind === 'error' ? 'alert' : 'status' }, text);

@@ -4,7 +4,7 @@
  */
 import './style.css';
 import { api, ApiError, setSession } from './api.js';
-import { field, formValues, h, notice, replace } from './dom.js';
+import { errorText, field, formValues, h, notice, replace } from './dom.js';
 import { href, type Page, type PageContext } from './page.js';
 import { calendarPage } from './pages/calendar.js';
 import { contactsPage } from './pages/contacts.js';
@@ -34,7 +34,7 @@ async function start(): Promise<void> {
     showShell();
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) showLogin();
-    else replace(app, h('main', { id: 'main' }, notice(err instanceof Error ? err.message : String(err))));
+    else replace(app, h('main', { id: 'main' }, notice(errorText(err))));
   }
 }
 
@@ -66,7 +66,7 @@ function showLogin(message?: string): void {
       setSession(session.csrf, signedOut);
       showShell();
     } catch (err) {
-      replace(status, notice(err instanceof Error ? err.message : String(err)));
+      replace(status, notice(errorText(err)));
       password.value = '';
       password.focus();
     } finally {
@@ -126,7 +126,7 @@ async function route(): Promise<void> {
     await page.render(view, context);
   } catch (err) {
     if (err instanceof ApiError && err.code === 'ESESSION') return;
-    view.append(notice(err instanceof Error ? err.message : String(err)));
+    view.append(notice(errorText(err)));
   }
   // Focus moves to the new content for keyboard and screen-reader users (not on first load).
   if (navigated && (document.activeElement === document.body || document.activeElement?.closest('nav') !== null)) main.focus({ preventScroll: true });

@@ -14,7 +14,7 @@
  */
 import './calendar.css';
 import { api, ApiError, segments } from '../api.js';
-import { field, formValues, h, notice, replace } from '../dom.js';
+import { errorText, field, formValues, h, notice, replace } from '../dom.js';
 import { href, type Page, type PageContext } from '../page.js';
 
 interface CalendarInfo {
@@ -153,10 +153,6 @@ function periodTitle(mode: ViewMode, date: Date): string {
   const [first, last] = [startOfWeek(date), addDays(startOfWeek(date), 6)];
   const format = (d: Date) => d.toLocaleDateString(undefined, { day: 'numeric', month: 'short', year: 'numeric' });
   return `${format(first)} – ${format(last)}`;
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@
  */
 import './contacts.css';
 import { api, ApiError, segments } from '../api.js';
-import { field, h, notice, replace } from '../dom.js';
+import { errorText, field, h, notice, replace } from '../dom.js';
 import { href, type Page, type PageContext } from '../page.js';
 
 interface ListedContact {
@@ -75,7 +75,7 @@ async function drawList(section: HTMLElement, view: HTMLElement, context: PageCo
     clearTimeout(timer);
     // The search goes into the address (without drawing the page again), unless the page is gone.
     if (view.isConnected) history.replaceState(null, '', href('contacts', context.path, searchQuery(search.value)));
-    load().catch((err: unknown) => replace(status, notice(messageOf(err))));
+    load().catch((err: unknown) => replace(status, notice(errorText(err))));
   };
   search.addEventListener('input', () => {
     clearTimeout(timer);
@@ -151,7 +151,7 @@ function drawForm(editor: HTMLElement, context: PageContext, contact: ContactDet
     remove.disabled = on;
   };
   const failed = (err: unknown) => {
-    replace(status, notice(err instanceof ApiError && err.status === 412 ? 'Someone changed this contact meanwhile. Open it again to see their change, then edit it.' : messageOf(err)));
+    replace(status, notice(err instanceof ApiError && err.status === 412 ? 'Someone changed this contact meanwhile. Open it again to see their change, then edit it.' : errorText(err)));
     busy(false);
   };
 
@@ -191,8 +191,4 @@ function drawForm(editor: HTMLElement, context: PageContext, contact: ContactDet
 /** The query that keeps the search in a link: none when empty. */
 function searchQuery(q: string): Record<string, string> {
   return q.trim() === '' ? {} : { q: q.trim() };
-}
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -1,6 +1,6 @@
 /** The owner's devices, and pairing this one: the code to compare with `nymote pair` on the owner's computer. */
 import { api } from '../api.js';
-import { append, formatDateTime, h, notice, replace } from '../dom.js';
+import { append, errorText, formatDateTime, h, notice, replace } from '../dom.js';
 import type { Page } from '../page.js';
 
 interface Pairing {
@@ -28,7 +28,7 @@ function pairingBox(initial: Pairing): HTMLElement {
     try {
       draw(await api<Pairing>(method, path, body));
     } catch (err) {
-      box.append(notice((err as Error).message));
+      box.append(notice(errorText(err)));
     }
   };
   const draw = (pairing: Pairing) => {

@@ -1,6 +1,6 @@
 /** The store's history: commits, what one changed (a diff), and undoing it. */
 import { api, segments } from '../api.js';
-import { append, field, formatDateTime, h, notice, replace } from '../dom.js';
+import { append, errorText, field, formatDateTime, h, notice, replace } from '../dom.js';
 import { href, type Page, type PageContext } from '../page.js';
 
 interface Commit {
@@ -65,7 +65,7 @@ async function commitDetail(view: HTMLElement, context: PageContext, id: string)
       const { commit } = await api<{ commit: string }>('POST', `history/${segments(id)}/revert`);
       context.go('history', [commit], { reverted: '1' });
     } catch (err) {
-      replace(status, notice((err as Error).message));
+      replace(status, notice(errorText(err)));
       revert.disabled = false;
     }
   });

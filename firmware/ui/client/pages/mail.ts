@@ -11,7 +11,7 @@
  */
 import './mail.css';
 import { api } from '../api.js';
-import { formatBytes, formatDateTime, h, notice, replace } from '../dom.js';
+import { errorText, formatBytes, formatDateTime, h, notice, replace } from '../dom.js';
 import { href, type Page } from '../page.js';
 
 interface Mailbox {
@@ -118,7 +118,7 @@ async function drawMessages(content: HTMLElement, mailbox: string): Promise<void
       // Keyboard users go on from the first message that came in.
       added[0]?.querySelector('a')?.focus();
     } catch (err) {
-      replace(status, notice(messageOf(err)));
+      replace(status, notice(errorText(err)));
     } finally {
       more.disabled = false;
     }
@@ -192,8 +192,4 @@ function mailboxHref(mailbox: string): string {
 
 function mailboxTitle(name: string): string {
   return name === 'INBOX' ? 'Inbox' : name;
-}
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

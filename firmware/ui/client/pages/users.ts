@@ -1,6 +1,6 @@
 /** Users: everyone changes their own password here; the owner adds and removes users. */
 import { api, segments } from '../api.js';
-import { field, formatDateTime, formValues, h, notice, replace } from '../dom.js';
+import { errorText, field, formatDateTime, formValues, h, notice, replace } from '../dom.js';
 import type { Page, PageContext } from '../page.js';
 
 interface User {
@@ -24,7 +24,7 @@ function passwordForm(status: HTMLElement): HTMLFormElement {
       await api('POST', 'password', formValues(form));
       location.reload(); // the session has ended: sign in with the new password
     } catch (err) {
-      replace(status, notice((err as Error).message));
+      replace(status, notice(errorText(err)));
     }
   });
   return form;
@@ -40,7 +40,7 @@ async function ownerSection(view: HTMLElement, status: HTMLElement, context: Pag
         await api('DELETE', `users/${segments(user.name)}`);
         context.go('users');
       } catch (err) {
-        replace(status, notice((err as Error).message));
+        replace(status, notice(errorText(err)));
       }
     });
     return h('tr', {}, h('th', { scope: 'row' }, user.name), h('td', {}, formatDateTime(user.created)), h('td', {}, remove));
@@ -59,7 +59,7 @@ async function ownerSection(view: HTMLElement, status: HTMLElement, context: Pag
       await api('POST', 'users', formValues(add));
       context.go('users', [], { added: formValues(add).name ?? '' });
     } catch (err) {
-      replace(status, notice((err as Error).message));
+      replace(status, notice(errorText(err)));
     }
   });
   view.append(
