@@ -136,7 +136,6 @@ export class Store {
   }
 
   branch(name = DEFAULT_BRANCH): Branch {
-    branchRef(name);
     return new Branch(this, name);
   }
 
@@ -333,9 +332,19 @@ export class Store {
     this.odb.close();
   }
 
-  /** @internal Used by Branch. */
-  submit<T>(branch: string, build: (head: ObjectId | undefined) => Promise<JobOutcome<T>>) {
-    return this.pipeline.submit(branchRef(branch), build);
+  /**
+   * A line of commits on a ref outside refs/heads/ (e.g. refs/ota/status), with a branch's API:
+   * kept out of what clients see as branches, still fetchable by its full name.
+   */
+  refLine(ref: string): Branch {
+    if (!ref.startsWith('refs/') || ref.startsWith('refs/heads/')) throw new StoreError('EBADREF', `refLine wants a ref outside refs/heads/, not '${ref.slice(0, 100)}'`);
+    assertRefName(ref);
+    return new Branch(this, ref, ref);
+  }
+
+  /** @internal Used by Branch: `ref` is checked already. */
+  submit<T>(ref: string, build: (head: ObjectId | undefined) => Promise<JobOutcome<T>>) {
+    return this.pipeline.submit(ref, build);
   }
 
   /** @internal The signature for a commit. */
@@ -366,15 +375,12 @@ export class Store {
 }
 
 export class Branch {
-  /** refs/heads/<name>, checked once. */
-  readonly ref: string;
-
   constructor(
     readonly store: Store,
     readonly name: string,
-  ) {
-    this.ref = branchRef(name);
-  }
+    /** refs/heads/<name>, checked once; or the full ref of a Store.refLine. */
+    readonly ref: string = branchRef(name),
+  ) {}
 
   /** The commit the branch points at; undefined for a branch with no commits yet. */
   head(): ObjectId | undefined {
@@ -414,7 +420,7 @@ export class Branch {
    * so it should only read and write the view.
    */
   async transaction<T>(fn: (view: TreeView) => T | Promise<T>, info: CommitInfo = {}): Promise<{ commit: ObjectId | undefined; result: T }> {
-    return this.store.submit<T>(this.name, async (head) => {
+    return this.store.submit<T>(this.ref, async (head) => {
       const view = this.store.snapshot(head);
       const result = await fn(view);
       if (!view.changed) return { result, objects: [] };
