@@ -18,8 +18,14 @@
  *  5. start `node <flags> /data/firmware/<slot>/index.js run`: <slot> is "active" in
  *     /data/firmware/state.json ("a" or "b", default "a"); <flags> are the words after `node`
  *     in the first line of index.js (`#!/usr/bin/env -S node --max-old-space-size=512`).
- *     Node gets NYINIT_CTL (the control FIFO), NYMOTE_DATA=/data and NYMOTE_MODE=device in
- *     its environment (a PID 1 is only ever on a device).
+ *     Node gets NYINIT_CTL (the control FIFO), NYMOTE_DATA=/data, NYMOTE_MODE=device (a PID 1
+ *     is only ever on a device) and NYMOTE_SLOT=<slot> in its environment.
+ *     An update on trial (firmware/ota/slots.ts): when state.json's "trial" names the active
+ *     slot, each start is counted in /data/firmware/trial-starts (written before the start,
+ *     so power cuts count too). After MAX_TRIAL_STARTS starts, or once a start has not been
+ *     committed by Node (state.json without "trial") within NYINIT_TRIAL_TIMEOUT s, the
+ *     other slot is started instead: "reverted" on the console. Node, started there, sees the
+ *     trial it is not in and records the revert; nyinit never writes state.json.
  *  6. reap every zombie; restart Node when it dies, after 1 s doubling to 60 s; the delay
  *     goes back to 1 s once Node has stayed up 60 s.
  *  7. hardware watchdog: pet it every timeout/2, but only while Node checks in (see below).
@@ -30,7 +36,8 @@
  *
  * Requests (what asks for which action):
  *   signal to nyinit:   SIGTERM = reboot, SIGUSR1 and SIGPWR = halt, SIGUSR2 = power off
- *   Node's exit code:   100 = reboot, 101 = power off, 102 = halt (anything else: restart)
+ *   Node's exit code:   100 = reboot, 101 = power off, 102 = halt, 103 = restart at once
+ *                       (an update switched slots); anything else: restart with back-off
  *   control FIFO lines: "alive" (heartbeat), "reboot", "reboot ARG" (ARG goes to the
  *                       bootloader via LINUX_REBOOT_CMD_RESTART2, e.g. "reboot 0 tryboot"
  *                       on a Raspberry Pi), "poweroff", "halt". Unknown lines are logged.
@@ -42,6 +49,8 @@
  *   NYINIT_WATCHDOG          /dev/watchdog; empty = no watchdog
  *   NYINIT_WATCHDOG_TIMEOUT  seconds to set; 0 = the driver's. When the device answers no
  *                            timeout ioctl (tests use a plain file) this value, else 10, is used
+ *   NYINIT_TRIAL_TIMEOUT     90: seconds a start on trial has to be committed (Node's own
+ *                            health check gives up at 60)
  *   NYINIT_WATCHDOG_GRACE    30; NYINIT_NODE_TIMEOUT 10; NYINIT_CONSOLE /dev/console (empty =
  *                            keep the inherited stdio)
  * Test hooks (small on purpose; each only replaces a path or skips a step):
@@ -81,6 +90,8 @@
 #define EXIT_REBOOT 100
 #define EXIT_POWEROFF 101
 #define EXIT_HALT 102
+#define EXIT_RESTART 103 /* start the active slot again at once (an update switched slots) */
+#define MAX_TRIAL_STARTS 3
 
 #define BACKOFF_MIN_MS 1000
 #define BACKOFF_MAX_MS 60000
@@ -95,7 +106,7 @@ static const char *const action_names[] = {"none", "reboot", "poweroff", "halt"}
 static struct {
   const char *root, *node, *data_device, *console, *watchdog, *test_reboot;
   char ctl[PATH_MAX];
-  int watchdog_timeout, watchdog_grace, node_timeout, no_mount;
+  int watchdog_timeout, watchdog_grace, node_timeout, trial_timeout, no_mount;
 } cfg;
 
 static int sig_fd = -1, ctl_fd = -1, ctl_keep = -1, wd_fd = -1;
@@ -104,6 +115,9 @@ static pid_t node_pid, node_group;
 static long long node_started, restart_at = -1, backoff_ms = BACKOFF_MIN_MS;
 static long long wd_timeout_ms, wd_next_pet, wd_deadline;
 static int wd_petting = 1;
+static char trial_slot;              /* the slot started on trial, 0 when none */
+static long long trial_deadline = -1; /* when that start must have been committed */
+static int trial_stopping;           /* SIGTERM sent for a missed deadline; SIGKILL next */
 static enum action pending = NONE;
 static char pending_arg[128];
 
@@ -156,6 +170,7 @@ static void read_config(void) {
   cfg.watchdog_timeout = env_int("NYINIT_WATCHDOG_TIMEOUT", 0, 3600);
   cfg.watchdog_grace = env_int("NYINIT_WATCHDOG_GRACE", 30, 3600);
   cfg.node_timeout = env_int("NYINIT_NODE_TIMEOUT", 10, 600);
+  cfg.trial_timeout = env_int("NYINIT_TRIAL_TIMEOUT", 90, 3600);
   if ((v = getenv("NYINIT_CTL")) && *v) snprintf(cfg.ctl, sizeof cfg.ctl, "%s", v);
   else rooted(cfg.ctl, "/run/nyinit.ctl");
 }
@@ -325,22 +340,99 @@ static void set_hostname(void) {
   if (sethostname(name, strlen(name)) != 0) say("sethostname %s: %s", name, strerror(errno));
 }
 
-/* "a" or "b" from {"active": "b", ...}; no JSON parser, just that one key, else "a". */
-static char active_slot(void) {
-  char path[PATH_MAX], json[4096];
-  ssize_t n = read_file(rooted(path, "/data/firmware/state.json"), json, sizeof json - 1);
-  json[n > 0 ? n : 0] = '\0';
-  for (const char *p = json; (p = strstr(p, "\"active\"")); ) {
-    p += 8;
+/* 'a' or 'b' from `"key": "b"` in state.json; no JSON parser, just that; 0 when absent. */
+static char state_slot(const char *json, const char *key) {
+  size_t len = strlen(key);
+  for (const char *p = json; (p = strstr(p, key)); ) {
+    p += len;
+    if (p - len == json || p[-len - 1] != '"' || *p != '"') continue;
+    p++;
     while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') p++;
-    if (*p != ':') continue; /* "active" as a value, not the key */
+    if (*p != ':') continue; /* the key as a value */
     p++;
     while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') p++;
     if (p[0] == '"' && (p[1] == 'a' || p[1] == 'b') && p[2] == '"') return p[1];
-    break;
+    return 0;
   }
-  if (n > 0) say("%s: no valid \"active\"; using slot a", path);
-  return 'a';
+  return 0;
+}
+
+static ssize_t read_state(char *json, size_t size) {
+  char path[PATH_MAX];
+  ssize_t n = read_file(rooted(path, "/data/firmware/state.json"), json, size - 1);
+  json[n > 0 ? n : 0] = '\0';
+  return n;
+}
+
+static int read_trial_starts(void) {
+  char path[PATH_MAX], text[16];
+  ssize_t n = read_file(rooted(path, "/data/firmware/trial-starts"), text, sizeof text - 1);
+  text[n > 0 ? n : 0] = '\0';
+  int count = atoi(text);
+  return count > 0 ? count : 0;
+}
+
+/* Durably, as the rest of /data is written: temp file, fsync, rename, fsync the directory. */
+static void write_trial_starts(int count) {
+  char path[PATH_MAX], temp[PATH_MAX], dir[PATH_MAX], text[16];
+  rooted(path, "/data/firmware/trial-starts");
+  rooted(temp, "/data/firmware/.trial-starts.tmp");
+  rooted(dir, "/data/firmware");
+  int len = snprintf(text, sizeof text, "%d\n", count);
+  int fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0 || write(fd, text, len) != len || fsync(fd) != 0 || close(fd) != 0 ||
+      rename(temp, path) != 0) {
+    say("%s: %s", path, strerror(errno));
+    return;
+  }
+  if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) fsync(fd), close(fd);
+}
+
+/* The slot to start: the active one, unless its trial has run out of starts. */
+static char choose_slot(void) {
+  char json[4096];
+  ssize_t n = read_state(json, sizeof json);
+  char active = state_slot(json, "active"), trial = state_slot(json, "trial");
+  trial_slot = 0;
+  if (!active) {
+    if (n > 0) say("state.json: no valid \"active\"; using slot a");
+    return 'a';
+  }
+  if (trial != active) return active;
+  int starts = read_trial_starts();
+  char other = active == 'a' ? 'b' : 'a';
+  if (starts >= MAX_TRIAL_STARTS) {
+    say("reverted: the update in slot %c failed its trial (%d starts); starting slot %c", active,
+        starts, other);
+    return other;
+  }
+  write_trial_starts(starts + 1);
+  trial_slot = active;
+  say("slot %c on trial: start %d of %d, to be committed within %d s", active, starts + 1,
+      MAX_TRIAL_STARTS, cfg.trial_timeout);
+  return active;
+}
+
+/* A trial start that is not committed in time ends its trial: SIGTERM, then SIGKILL. */
+static void trial_tick(long long now) {
+  if (!node_pid || !trial_slot || now < trial_deadline) return;
+  char json[4096];
+  read_state(json, sizeof json);
+  if (state_slot(json, "trial") != trial_slot) { /* committed, or reverted by Node itself */
+    trial_slot = 0;
+    return;
+  }
+  if (trial_stopping) {
+    kill(-node_group, SIGKILL);
+    trial_deadline = now + 1000;
+    return;
+  }
+  say("slot %c was not committed within %d s: stopping it, its trial has failed", trial_slot,
+      cfg.trial_timeout);
+  write_trial_starts(MAX_TRIAL_STARTS);
+  kill(node_pid, SIGTERM);
+  trial_stopping = 1;
+  trial_deadline = now + cfg.node_timeout * 1000LL;
 }
 
 /* The words after `node` on index.js's shebang line; only --options are taken. */
@@ -363,7 +455,9 @@ static int node_flags(const char *index_js, char *line, size_t size, char **flag
 static void start_node(void) {
   char index_js[PATH_MAX], rel[64], line[512];
   char *argv[MAX_FLAGS + 4];
-  snprintf(rel, sizeof rel, "/data/firmware/%c/index.js", active_slot());
+  char slot = choose_slot(), slot_name[2] = {slot, '\0'};
+  snprintf(rel, sizeof rel, "/data/firmware/%c/index.js", slot);
+  setenv("NYMOTE_SLOT", slot_name, 1);
   rooted(index_js, rel);
   int argc = 0;
   argv[argc++] = (char *)cfg.node;
@@ -390,6 +484,8 @@ static void start_node(void) {
   }
   node_pid = node_group = pid;
   node_started = now;
+  trial_stopping = 0;
+  trial_deadline = trial_slot ? now + cfg.trial_timeout * 1000LL : -1;
   if (wd_deadline < now + cfg.watchdog_grace * 1000LL) wd_deadline = now + cfg.watchdog_grace * 1000LL;
   say("started %s (pid %d): %s", argv[0], pid, index_js);
 }
@@ -411,7 +507,11 @@ static void node_exited(int status) {
     request(code == EXIT_REBOOT ? REBOOT : code == EXIT_POWEROFF ? POWEROFF : HALT, NULL);
     return;
   }
-  if (now - node_started >= STABLE_MS) backoff_ms = BACKOFF_MIN_MS;
+  if (now - node_started >= STABLE_MS || code == EXIT_RESTART) backoff_ms = BACKOFF_MIN_MS;
+  if (code == EXIT_RESTART) {
+    restart_at = now;
+    return;
+  }
   restart_at = now + backoff_ms;
   say("restarting node in %lld ms", backoff_ms);
   backoff_ms = backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff_ms * 2;
@@ -522,6 +622,7 @@ static void watchdog_tick(long long now) {
 
 static int wait_ms(long long now, long long until) {
   if (wd_fd >= 0 && wd_next_pet < until) until = wd_next_pet;
+  if (node_pid && trial_slot && trial_deadline < until) until = trial_deadline;
   return until <= now ? 0 : until - now > INT_MAX ? INT_MAX : (int)(until - now);
 }
 
@@ -629,6 +730,7 @@ int main(void) {
       start_node();
     }
     watchdog_tick(now);
+    trial_tick(now);
     long long until = restart_at >= 0 && !node_pid ? restart_at : now + 60000;
     struct pollfd fds[2] = {{.fd = sig_fd, .events = POLLIN}, {.fd = ctl_fd, .events = POLLIN}};
     if (poll(fds, ctl_fd >= 0 ? 2 : 1, wait_ms(now, until)) > 0) {

@@ -338,6 +338,51 @@ ${IDLE}`,
   }
 });
 
+test('an update on trial: exit 103 switches at once; 3 crashed starts, or no commit in time, start the other slot; a committed trial is left alone', async () => {
+  // Slot a plays the old firmware that staged an update: once, it switches state.json to b on trial and exits 103.
+  const child = `${TERM_TRAP}
+echo "$NYMOTE_SLOT $(date +%s%N)" >> "$FAKE_OUT/starts"
+if [ "$NYMOTE_SLOT" = a ] && [ ! -e "$FAKE_OUT/switched" ]; then
+  touch "$FAKE_OUT/switched"
+  printf '{"active":"b","trial":"b","counter":1}\\n' > "$NYINIT_ROOT/data/firmware/state.json"
+  exit 103
+fi
+case "$NYMOTE_SLOT:$(cat "$FAKE_OUT/mode")" in
+  b:crash) exit 1 ;;
+  b:commit) printf '{"active":"b","counter":1}\\n' > "$NYINIT_ROOT/data/firmware/state.json" ;;
+esac
+${IDLE}`;
+  const run = async (mode: string, env: Record<string, string>, check: (init: Init, starts: () => string[]) => Promise<void>) => {
+    const init = await boot(`echo ${mode} > "$FAKE_OUT/mode"\n${child}`, env, { files: { 'firmware/state.json': '{"active":"a"}\n', 'firmware/b/index.js': '#!/usr/bin/env node\n' } });
+    await withInit(init, () => check(init, () => init.outFile('starts').trim().split('\n').map((line) => line.split(' ')[0]!)));
+  };
+  const state = (init: Init) => fs.readFileSync(path.join(init.root, 'data/firmware/state.json'), 'utf8');
+  const trialStarts = (init: Init) => readOr(path.join(init.root, 'data/firmware/trial-starts')).trim();
+
+  await run('crash', {}, async (init, starts) => {
+    await waitFor('slot a again', () => starts().length >= 5 || undefined, 15_000, init.log);
+    assert.equal(starts().slice(0, 5), ['a', 'b', 'b', 'b', 'a'], init.log());
+    const [switchedAt, firstTrial] = stamps(init.outFile('starts')).slice(0, 2);
+    assert.ok(firstTrial! - switchedAt! < 800, `exit 103 restarts at once, not after the back-off (${firstTrial! - switchedAt!} ms)`);
+    assert.match(init.log(), /reverted: the update in slot b failed its trial \(3 starts\); starting slot a/);
+    assert.is(trialStarts(init), '3');
+    assert.match(state(init), /"trial":"b"/, 'nyinit leaves state.json to Node');
+  });
+  await run('hang', { NYINIT_TRIAL_TIMEOUT: '1' }, async (init, starts) => {
+    await waitFor('slot a again', () => starts().length >= 3 || undefined, 15_000, init.log);
+    assert.equal(starts().slice(0, 3), ['a', 'b', 'a'], init.log());
+    assert.match(init.log(), /slot b was not committed within 1 s: stopping it/);
+    assert.ok(init.outFile('signals').includes('node'), 'the hung start got SIGTERM first');
+  });
+  await run('commit', { NYINIT_TRIAL_TIMEOUT: '1' }, async (init, starts) => {
+    await waitFor('the commit', () => !state(init).includes('trial') || undefined, 5000, init.log);
+    await sleep(2000);
+    assert.equal(starts(), ['a', 'b'], 'a committed start outlives the trial deadline');
+    assert.is(trialStarts(init), '1');
+    assert.not.match(init.log(), /reverted|not committed/);
+  });
+});
+
 test('without /data node is not started, and signals still work', async () => {
   const init = await boot('echo ran > "$FAKE_OUT/ran"', {}, { data: false });
   await withInit(init, async () => {
