@@ -16,7 +16,8 @@ import { davDiscovery, filesKind, mountDav, type DavKind } from './http/dav/inde
 import { sha1 } from './native.js';
 import { DnsService, Jitsu, MdnsResponder, SignpostService, ZONE_PATH, ZONE_TTL_SECONDS, publishedAddresses, showZone, signpostCommands, signpostTransport, zoneOrigin } from './signpost/index.js';
 import { DeviceSettings, HardwareService, LogSink, PORT_NAMES, Runtime, UsageError, boardHardware, loadBoard, type RunConfig, type Service } from './runtime/index.js';
-import { UserStores, defaultMergeTypes } from './store/index.js';
+import { FIRMWARE_REPO, UserStores, defaultMergeTypes } from './store/index.js';
+import { SlotDirectory, Updater, imageFacts, otaCommands, selfTest } from './ota/index.js';
 import { mountUi } from './ui/index.js';
 
 export interface System {
@@ -112,7 +113,21 @@ export async function startSystem(config: RunConfig, logSink: LogSink): Promise<
   mountStatusRoutes(http.router, () => runtime.health());
   runtime.services.add(http);
   runtime.services.add(createHttpsService(config.listen, config.ports.https, log.child('https'), http.router, tls));
-  mountGit(http.router, { stores, authorize: auth.gitAuthorizer(), log: log.child('git') });
+  // Updates: releases pushed to firmware.git go into the inactive app slot (on a device, or under nyinit in tests).
+  const image = imageFacts(process.env, log.child('ota'));
+  const updater = new Updater({
+    slots: new SlotDirectory(config.data.firmware),
+    repository: () => stores.ensure(FIRMWARE_REPO),
+    runningSlot: image.runningSlot,
+    board: image.board,
+    arch: image.arch,
+    imageKeys: image.keys,
+    restart: () => requestStop('restart'),
+    log: log.child('ota'),
+  });
+  for (const command of otaCommands(updater)) shell.add(command);
+  const otaHooks = updater.receiveHooks();
+  mountGit(http.router, { stores, authorize: auth.gitAuthorizer(), hooks: (repo) => (repo === FIRMWARE_REPO ? otaHooks : undefined), log: log.child('git') });
   const dav = mountDav(http.router, { stores, auth, log: log.child('dav'), kinds: davKinds, beforeRequest: () => jitsu.use('dav') });
   jitsu.declare({
     name: 'dav',
@@ -227,6 +242,8 @@ export async function startSystem(config: RunConfig, logSink: LogSink): Promise<
     if (!settings.configured()) log.info("not set up yet: type 'setup' on the console");
   }
   log.info('ready', { http: `http://${config.listen}:${http.boundPort() ?? config.ports.http}/` });
+  // A release on trial proves itself now (or the previous slot comes back).
+  void updater.settleAfterStart(() => selfTest(() => runtime.health())).catch((error: unknown) => log.error('ota: settling the trial failed', { error: String(error) }));
 
   return {
     runtime,

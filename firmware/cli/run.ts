@@ -97,7 +97,7 @@ function rateOption(text: string | undefined): number {
 }
 
 /** How nyinit (native/init) learns what to do once the firmware has stopped. */
-const EXIT_CODES: Record<Exclude<StopRequest, 'factory-reset'>, number> = { stop: 0, reboot: 100, poweroff: 101, halt: 102 };
+const EXIT_CODES: Record<Exclude<StopRequest, 'factory-reset'>, number> = { stop: 0, reboot: 100, poweroff: 101, halt: 102, restart: 103 };
 
 export async function runCommand(parsed: Parsed): Promise<number> {
   const { dataRoot, ...rest } = runConfigFrom(parsed);

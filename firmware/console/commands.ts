@@ -6,7 +6,8 @@ import type { Shell } from './shell.js';
  * What the firmware does when it stops: nyinit turns the exit into the action (see
  * native/init); a factory reset erases the data directory's contents first, then reboots.
  */
-export type StopRequest = 'stop' | 'reboot' | 'poweroff' | 'halt' | 'factory-reset';
+/** How the firmware stops; `restart` asks nyinit to start the active app slot again at once (an update). */
+export type StopRequest = 'stop' | 'restart' | 'reboot' | 'poweroff' | 'halt' | 'factory-reset';
 
 export function addRuntimeCommands(shell: Shell, runtime: Runtime, power: (action: StopRequest) => void, hostname: () => string): void {
   shell.add({

@@ -1,12 +1,14 @@
 /**
- * Over-the-air updates. Now: release keys and signed release manifests — what a device checks
- * before it takes a release (signature by a trusted key, board, arch, anti-rollback counter,
- * expiry, size, every file's length and hash). Later: the push hook, slots, trial and rollback.
+ * Over-the-air updates by `git push` to firmware.git: release keys and signed manifests
+ * (what a release is and whether this device takes it), the app slots and state.json that
+ * nyinit starts from, the updater (verify and stage on push, switch on trial, health check,
+ * commit or revert), the outcome on refs/ota/status, and `ota status|rollback`.
  */
 export { ReleaseKey, formatTrustedKeys, parseTrustedKeys } from './release-keys.js';
 export {
   ARCHES,
   MANIFEST_PATH,
+  appFiles,
   checkFiles,
   checkRelease,
   formatManifest,
@@ -20,3 +22,10 @@ export {
   type ReleaseManifest,
   type ReleaseVerdict,
 } from './manifest.js';
+export { SlotDirectory, SLOTS, MAX_TRIAL_STARTS, STATE_FILE, TRIAL_STARTS_FILE, otherSlot, type SlotName, type SlotRelease, type SlotState } from './slots.js';
+export { Updater, TRIAL_HEALTH_MS, type UpdaterOptions } from './updater.js';
+export { STATUS_REF, formatStatus, lastOutcome, type OtaOutcome } from './status.js';
+export { selfTest } from './self-test.js';
+export { imageFacts, type ImageFacts } from './image.js';
+export { otaCommands } from './commands.js';
+export { buildRelease, RELEASE_BRANCH, type ReleaseBuild } from './release-build.js';

@@ -23,14 +23,15 @@ import {
 } from '../signpost/index.js';
 
 export const MANIFEST_PATH = 'manifest.json';
-export const ARCHES = ['arm64', 'armhf'] as const;
+/** What a release carries apps for: the boards' arches, and x64 for a laptop that runs nyinit (tests). */
+export const ARCHES = ['arm64', 'armhf', 'x64'] as const;
 export type Arch = (typeof ARCHES)[number];
 const MAX_FILES = 256;
 const MAX_MANIFEST_BYTES = 64 * 1024;
 const VERSION = /^\d{1,5}\.\d{1,5}\.\d{1,5}(?:-[0-9A-Za-z.-]{1,32})?$/;
 const BOARD = /^[a-z0-9][a-z0-9-]{0,31}$/;
 /** A release file's path: relative, slash-separated, no empty, `.` or `..` parts. */
-const FILE_PATH = /^(?!.*(?:^|\/)\.{1,2}(?:\/|$))[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*$/;
+const FILE_PATH = /^(?!.*(?:^|\/)\.{1,2}(?:\/|$))[A-Za-z0-9@._+-]+(?:\/[A-Za-z0-9@._+-]+)*$/;
 
 export interface ReleaseFile {
   path: string;
@@ -44,7 +45,8 @@ export interface ReleaseManifestFields {
   /** Monotonic: a device takes only a counter above the one it runs. */
   counter: number;
   boards: string[];
-  arch: Arch;
+  /** The arches it has an app for: each one's files are under `<arch>/` (ARCH_DIR). */
+  arches: Arch[];
   created: string;
   expires: string;
   /** Sorted by path, each path once; MANIFEST_PATH itself is not listed. */
@@ -75,7 +77,7 @@ const MANIFEST: DocumentKind<ReleaseManifestFields> = {
     version: (value) => isLine(value, 48) && VERSION.test(value),
     counter: (value) => isCount(value, Number.MAX_SAFE_INTEGER) && value >= 1,
     boards: (value) => Array.isArray(value) && value.length >= 1 && value.length <= 16 && value.every((b) => typeof b === 'string' && BOARD.test(b)),
-    arch: (value) => ARCHES.includes(value as Arch),
+    arches: (value) => Array.isArray(value) && value.length >= 1 && value.every((arch, i) => ARCHES.includes(arch as Arch) && value.indexOf(arch) === i),
     created: isInstant,
     expires: isInstant,
     files: (value) => Array.isArray(value) && value.length >= 1 && value.length <= MAX_FILES && value.every(isFile),
@@ -86,6 +88,8 @@ const MANIFEST: DocumentKind<ReleaseManifestFields> = {
   consistent: (manifest) => {
     if (Date.parse(manifest.expires) <= Date.parse(manifest.created)) return 'expires is not after created';
     const paths = manifest.files.map((f) => f.path);
+    const stray = paths.find((path) => !manifest.arches.some((arch) => path.startsWith(`${arch}/`)));
+    if (stray !== undefined) return `${stray} is not under the directory of one of the release's arches`;
     if (paths.some((path, i) => i > 0 && path <= paths[i - 1]!)) return 'files are not sorted by path, each once';
     if (manifest.files.reduce((sum, f) => sum + f.length, 0) !== manifest.totalBytes) return 'totalBytes is not the sum of the files';
     return undefined;
@@ -96,8 +100,8 @@ export interface ReleaseContents {
   version: string;
   counter: number;
   boards: string[];
-  arch: Arch;
-  /** The release's files by path (MANIFEST_PATH excluded). */
+  arches: Arch[];
+  /** The release's files by path (MANIFEST_PATH excluded): each arch's app under `<arch>/`. */
   files: ReadonlyMap<string, Uint8Array>;
   /** How long devices accept the release (days from now). */
   validDays: number;
@@ -118,7 +122,7 @@ export function signRelease(key: SigningKey, release: ReleaseContents): ReleaseM
       version: release.version,
       counter: release.counter,
       boards: release.boards,
-      arch: release.arch,
+      arches: release.arches,
       created: now.toISOString(),
       expires: new Date(now.getTime() + release.validDays * 86_400_000).toISOString(),
       files,
@@ -144,10 +148,10 @@ export interface DeviceFacts {
   trusted: readonly Uint8Array[];
   board: string;
   arch: Arch;
-  /** The counter of the release it runs (0 before any). */
+  /** The highest counter it has installed (0 before any release): anti-rollback. */
   installedCounter: number;
   now: Date;
-  /** The most bytes a release may bring (what the inactive slot holds). */
+  /** The most bytes its arch's app may have (what the inactive slot can hold). */
   maxTotalBytes: number;
 }
 
@@ -160,26 +164,38 @@ export function checkRelease(manifest: ReleaseManifest, device: DeviceFacts): Re
   if (!device.trusted.some((key) => Buffer.from(key).equals(signer))) return refuse(`signed by release key ${keyId(signer)}, which this device does not trust`);
   if (!signatureValid(MANIFEST, manifest, signer)) return refuse('the manifest signature does not verify');
   if (!manifest.boards.includes(device.board)) return refuse(`release for ${manifest.boards.join(', ')}, this device is ${device.board}`);
-  if (manifest.arch !== device.arch) return refuse(`release for ${manifest.arch}, this device is ${device.arch}`);
+  if (!manifest.arches.includes(device.arch)) return refuse(`release for ${manifest.arches.join(', ')}, this device is ${device.arch}`);
   if (manifest.counter === device.installedCounter) return refuse(`release ${manifest.version} (counter ${manifest.counter}) is already installed`, true);
   if (manifest.counter < device.installedCounter) return refuse(`release counter ${manifest.counter} is below the installed ${device.installedCounter}: no rollback`);
   if (device.now.getTime() >= Date.parse(manifest.expires)) return refuse(`release expired at ${manifest.expires}`);
-  if (manifest.totalBytes > device.maxTotalBytes) return refuse(`release of ${manifest.totalBytes} bytes, this device takes at most ${device.maxTotalBytes}`);
+  const appBytes = appFiles(manifest, device.arch).reduce((sum, file) => sum + file.length, 0);
+  if (appBytes > device.maxTotalBytes) return refuse(`release of ${appBytes} bytes for ${device.arch}, this device takes at most ${device.maxTotalBytes}`);
   return { ok: true };
 }
 
-/** Whether `files` (a release commit's files, MANIFEST_PATH excluded) are exactly the manifest's. */
-export function checkFiles(manifest: ReleaseManifest, files: ReadonlyMap<string, Uint8Array>): { ok: true } | { ok: false; reason: string } {
+/**
+ * Whether a release commit's files (`paths`, MANIFEST_PATH excluded) are exactly the
+ * manifest's, each of its length and SHA-256. Reads one file at a time (`read`), so a release
+ * is never whole in memory.
+ */
+export function checkFiles(manifest: ReleaseManifest, paths: Iterable<string>, read: (path: string) => Uint8Array | undefined): { ok: true } | { ok: false; reason: string } {
+  const listed = new Set(manifest.files.map((f) => f.path));
+  for (const path of paths) {
+    if (!listed.has(path)) return { ok: false, reason: `${path.slice(0, 200)} is in the release but not in its manifest` };
+  }
   for (const file of manifest.files) {
-    const bytes = files.get(file.path);
+    const bytes = read(file.path);
     if (bytes === undefined) return { ok: false, reason: `the manifest names ${file.path}, which the release does not have` };
     if (bytes.length !== file.length) return { ok: false, reason: `${file.path} is ${bytes.length} bytes, the manifest says ${file.length}` };
     if (crypto.createHash('sha256').update(bytes).digest('hex') !== file.sha256) return { ok: false, reason: `${file.path} does not match its SHA-256 in the manifest` };
   }
-  const listed = new Set(manifest.files.map((f) => f.path));
-  const extra = [...files.keys()].find((path) => !listed.has(path));
-  if (extra !== undefined) return { ok: false, reason: `${extra.slice(0, 200)} is in the release but not in its manifest` };
   return { ok: true };
+}
+
+/** The files of `arch`'s app, with paths relative to the app (the slot). */
+export function appFiles(manifest: ReleaseManifest, arch: Arch): ReleaseFile[] {
+  const prefix = `${arch}/`;
+  return manifest.files.filter((file) => file.path.startsWith(prefix)).map((file) => ({ ...file, path: file.path.slice(prefix.length) }));
 }
 
 /** The keys trusted once `manifest` is installed: the ones before, and those it adds. */

@@ -1,7 +1,7 @@
 /**
  * firmware/ota: release manifests as a device checks them. A good release passes; each of the
  * issue's refusals gets its own reason — unknown key, bad signature (tampered field), wrong
- * board, wrong arch, equal counter (already installed, not an error to retry) and older
+ * board, wrong arch (a release carries one app per arch, under `<arch>/`), equal counter (already installed, not an error to retry) and older
  * counter (rollback), expired, oversize; every file is checked for presence, length and hash,
  * and a file the manifest does not list is refused. Strict parsing (garbage, extra fields,
  * unsorted files, paths with `..`), key rotation by release, and tweetnacl as the reference
@@ -12,16 +12,19 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import nacl from 'tweetnacl';
 
-import { ReleaseKey, checkFiles, checkRelease, formatManifest, formatTrustedKeys, parseManifest, parseTrustedKeys, signRelease, trustedAfter, type DeviceFacts, type ReleaseManifest } from '../../firmware/ota/index.js';
+import { ReleaseKey, appFiles, checkFiles, checkRelease, formatManifest, formatTrustedKeys, parseManifest, parseTrustedKeys, signRelease, trustedAfter, type DeviceFacts, type ReleaseManifest } from '../../firmware/ota/index.js';
 import { tempDir } from '../_lib/tmp.js';
 
 const NOW = new Date('2026-11-30T12:00:00.000Z');
 const files = new Map<string, Uint8Array>([
-  ['app/index.js', Buffer.from('console.log("nymote")\n')],
-  ['app/native/linux-arm64/sha1.node', crypto.randomBytes(4096)],
+  ['arm64/index.js', Buffer.from('console.log("nymote")\n')],
+  ['arm64/native/linux-arm64/sha1.node', crypto.randomBytes(4096)],
+  ['armhf/index.js', Buffer.from('console.log("nymote")\n')],
+  ['armhf/node_modules/@serialport/bindings-cpp/package.json', Buffer.from('{}')],
 ]);
+const check = (m: ReleaseManifest, release: Map<string, Uint8Array>) => checkFiles(m, release.keys(), (path) => release.get(path));
 const key = ReleaseKey.init(tempDir('release-key'));
-const manifest = signRelease(key, { version: '0.2.0', counter: 7, boards: ['rpi3', 'rpi4'], arch: 'arm64', files, validDays: 30, now: NOW });
+const manifest = signRelease(key, { version: '0.2.0', counter: 7, boards: ['rpi3', 'rpi4'], arches: ['arm64', 'armhf'], files, validDays: 30, now: NOW });
 const device: DeviceFacts = { trusted: [key.publicKey], board: 'rpi4', arch: 'arm64', installedCounter: 6, now: NOW, maxTotalBytes: 1 << 20 };
 
 const refusal = (m: ReleaseManifest, facts: Partial<DeviceFacts> = {}) => {
@@ -31,7 +34,8 @@ const refusal = (m: ReleaseManifest, facts: Partial<DeviceFacts> = {}) => {
 
 test('a good release is accepted, its files match, and the signature is plain Ed25519 (tweetnacl agrees)', () => {
   assert.is(refusal(manifest), 'accepted');
-  assert.equal(checkFiles(manifest, files), { ok: true });
+  assert.equal(check(manifest, files), { ok: true });
+  assert.equal(appFiles(manifest, 'armhf').map((f) => f.path), ['index.js', 'node_modules/@serialport/bindings-cpp/package.json']);
   const reparsed = parseManifest(formatManifest(manifest));
   assert.equal(reparsed, manifest);
   const { signature, ...fields } = manifest;
@@ -39,7 +43,7 @@ test('a good release is accepted, its files match, and the signature is plain Ed
   const canonical = { ...fields, files: fields.files.map((f) => ({ length: f.length, path: f.path, sha256: f.sha256 })) };
   const signed = Buffer.from('nymote release manifest v1\n' + JSON.stringify(canonical));
   assert.ok(nacl.sign.detached.verify(signed, Buffer.from(signature, 'base64url'), key.publicKey));
-  assert.is(manifest.totalBytes, 22 + 4096);
+  assert.is(manifest.totalBytes, 22 + 4096 + 22 + 2);
 });
 
 test('each refusal has its reason', () => {
@@ -50,24 +54,25 @@ test('each refusal has its reason', () => {
   const otherHash = manifest.files.map((f, i) => (i === 0 ? { ...f, sha256: 'f'.repeat(64) } : f));
   assert.match(refusal({ ...manifest, files: otherHash }), /signature does not verify/, "the files' hashes are signed too");
   assert.match(refusal(manifest, { board: 'cubieboard' }), /release for rpi3, rpi4, this device is cubieboard/);
-  assert.match(refusal(manifest, { arch: 'armhf' }), /release for arm64, this device is armhf/);
+  assert.match(refusal(manifest, { arch: 'x64' }), /release for arm64, armhf, this device is x64/);
   const installed = checkRelease(manifest, { ...device, installedCounter: 7 });
   assert.ok(!installed.ok && installed.installed && /already installed/.test(installed.reason));
   const older = checkRelease(manifest, { ...device, installedCounter: 8 });
   assert.ok(!older.ok && !older.installed && /no rollback/.test(older.reason));
   assert.match(refusal(manifest, { now: new Date(NOW.getTime() + 31 * 86_400_000) }), /expired/);
-  assert.match(refusal(manifest, { maxTotalBytes: 1000 }), /takes at most 1000/);
+  assert.match(refusal(manifest, { maxTotalBytes: 1000 }), /release of 4118 bytes for arm64, this device takes at most 1000/);
+  assert.is(refusal(manifest, { arch: 'armhf', maxTotalBytes: 1000 }), 'accepted', "only the device's own arch counts");
 });
 
 test('files: missing, wrong length, wrong content, or not in the manifest', () => {
   const without = new Map(files);
-  without.delete('app/index.js');
-  assert.equal(checkFiles(manifest, without), { ok: false, reason: 'the manifest names app/index.js, which the release does not have' });
-  assert.match(String((checkFiles(manifest, new Map([...files, ['app/index.js', Buffer.from('short')]])) as { reason: string }).reason), /is 5 bytes, the manifest says 22/);
-  const tampered = Buffer.from(files.get('app/index.js')!);
+  without.delete('arm64/index.js');
+  assert.equal(check(manifest, without), { ok: false, reason: 'the manifest names arm64/index.js, which the release does not have' });
+  assert.match(String((check(manifest, new Map([...files, ['arm64/index.js', Buffer.from('short')]])) as { reason: string }).reason), /is 5 bytes, the manifest says 22/);
+  const tampered = Buffer.from(files.get('arm64/index.js')!);
   tampered[0] ^= 1;
-  assert.match(String((checkFiles(manifest, new Map([...files, ['app/index.js', tampered]])) as { reason: string }).reason), /does not match its SHA-256/);
-  assert.match(String((checkFiles(manifest, new Map([...files, ['app/extra.js', Buffer.from('x')]])) as { reason: string }).reason), /app\/extra\.js is in the release but not in its manifest/);
+  assert.match(String((check(manifest, new Map([...files, ['arm64/index.js', tampered]])) as { reason: string }).reason), /does not match its SHA-256/);
+  assert.match(String((check(manifest, new Map([...files, ['arm64/extra.js', Buffer.from('x')]])) as { reason: string }).reason), /arm64\/extra\.js is in the release but not in its manifest/);
 });
 
 test('parsing is strict', () => {
@@ -84,17 +89,19 @@ test('parsing is strict', () => {
   assert.throws(() => parseManifest(edit((m) => (m.files = [...(m.files as unknown[])].reverse()))), /not sorted/);
   assert.throws(() => parseManifest(edit((m) => ((m.files as { path: string }[])[0]!.path = '../etc/passwd'))), /bad field files/);
   assert.throws(() => parseManifest(edit((m) => (m.totalBytes = 1))), /totalBytes/);
-  assert.throws(() => parseManifest(edit((m) => (m.arch = 'x86'))), /bad field arch/);
+  assert.throws(() => parseManifest(edit((m) => (m.arches = ['x86']))), /bad field arches/);
+  assert.throws(() => parseManifest(edit((m) => (m.arches = ['arm64', 'arm64']))), /bad field arches/);
+  assert.throws(() => parseManifest(edit((m) => (m.arches = ['arm64']))), /armhf\/index\.js is not under the directory of one of the release's arches/);
   assert.throws(() => parseManifest('{"a":"' + 'x'.repeat(70_000) + '"}'), /over 65536 bytes/);
 });
 
 test('keys rotate by release: a release signed by the old key adds the new one', () => {
   const next = ReleaseKey.init(tempDir('release-next'));
-  const rotating = signRelease(key, { version: '0.3.0', counter: 8, boards: ['rpi4'], arch: 'arm64', files, validDays: 30, addKeys: [next.publicKey], now: NOW });
+  const rotating = signRelease(key, { version: '0.3.0', counter: 8, boards: ['rpi4'], arches: ['arm64', 'armhf'], files, validDays: 30, addKeys: [next.publicKey], now: NOW });
   assert.is(refusal(rotating), 'accepted');
   const trusted = trustedAfter(device.trusted, rotating);
   assert.is(trusted.length, 2);
-  const fromNewKey = signRelease(next, { version: '0.4.0', counter: 9, boards: ['rpi4'], arch: 'arm64', files, validDays: 30, now: NOW });
+  const fromNewKey = signRelease(next, { version: '0.4.0', counter: 9, boards: ['rpi4'], arches: ['arm64', 'armhf'], files, validDays: 30, now: NOW });
   assert.match(refusal(fromNewKey), /does not trust/, 'not before the rotating release is installed');
   assert.is(refusal(fromNewKey, { trusted, installedCounter: 8 }), 'accepted');
   assert.equal(parseTrustedKeys(formatTrustedKeys(trusted)).map((k) => Buffer.from(k).toString('hex')), trusted.map((k) => Buffer.from(k).toString('hex')));

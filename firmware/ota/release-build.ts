@@ -1,0 +1,66 @@
+/**
+ * A release on the laptop: each arch's app (the directory an app slot holds, made by
+ * scripts/assemble-app.sh) under `<arch>/`, and manifest.json, signed by the release key —
+ * one commit on the `release` branch of out/release.git, ready for `git push <device> release`.
+ * Files that did not change are the same blobs as before, so a push sends only what changed.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { NymoteError } from '../runtime/index.js';
+import type { ObjectId, Store } from '../store/index.js';
+import { MANIFEST_PATH, formatManifest, parseManifest, signRelease, type Arch, type ReleaseManifest } from './manifest.js';
+import type { ReleaseKey } from './release-keys.js';
+
+export const RELEASE_BRANCH = 'release';
+
+export interface ReleaseBuild {
+  key: ReleaseKey;
+  /** Each arch's app directory. */
+  apps: ReadonlyMap<Arch, string>;
+  version: string;
+  /** Default: one above the last release on the branch (1 for the first). */
+  counter?: number;
+  boards: string[];
+  validDays: number;
+  addKeys?: Uint8Array[];
+}
+
+/** Commits the release onto RELEASE_BRANCH of `repository`; its commit and manifest. */
+export async function buildRelease(repository: Store, build: ReleaseBuild): Promise<{ commit: ObjectId; manifest: ReleaseManifest }> {
+  const branch = repository.branch(RELEASE_BRANCH);
+  const previous = branch.get(MANIFEST_PATH);
+  const counter = build.counter ?? (previous === undefined ? 1 : parseManifest(previous).counter + 1);
+  const files = new Map<string, Uint8Array>();
+  for (const [arch, dir] of build.apps) {
+    for (const file of filesUnder(dir)) files.set(`${arch}/${file}`, fs.readFileSync(path.join(dir, file)));
+  }
+  const manifest = signRelease(build.key, { version: build.version, counter, boards: build.boards, arches: [...build.apps.keys()], files, validDays: build.validDays, ...(build.addKeys === undefined ? {} : { addKeys: build.addKeys }) });
+  const { commit } = await branch.transaction(
+    (view) => {
+      // The release is exactly these files: what the last one had and this one lacks goes.
+      for (const entry of view.list()) view.remove(entry.name);
+      for (const [file, bytes] of files) view.set(file, bytes);
+      view.set(MANIFEST_PATH, formatManifest(manifest));
+    },
+    { message: `release ${build.version} (counter ${counter}) for ${manifest.arches.join(', ')}\n` },
+  );
+  if (commit === undefined) throw new NymoteError('ERELEASE', 'the release made no commit');
+  return { commit, manifest };
+}
+
+/** Every regular file below `dir`, relative, sorted; anything else (a symlink, a device) is refused. */
+function filesUnder(dir: string): string[] {
+  const found: string[] = [];
+  const walk = (rel: string) => {
+    for (const entry of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+      const child = rel === '' ? entry.name : `${rel}/${entry.name}`;
+      if (entry.isDirectory()) walk(child);
+      else if (entry.isFile()) found.push(child);
+      else throw new NymoteError('ERELEASE', `${path.join(dir, child)} is not a regular file or directory`);
+    }
+  };
+  if (!fs.existsSync(dir)) throw new NymoteError('ERELEASE', `no app directory ${dir}`);
+  walk('');
+  if (found.length === 0) throw new NymoteError('ERELEASE', `${dir} is empty`);
+  return found.sort();
+}

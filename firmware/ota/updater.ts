@@ -1,0 +1,289 @@
+/**
+ * The device side of an update, as a small state machine over the slots (slots.ts):
+ *
+ *   push to firmware.git ──pre-receive──▶ verified ──▶ staged in the inactive slot
+ *        (refused: nothing written)                        │ post-receive: state.json active=new, trial=new
+ *                                                          ▼ restart (nyinit starts the new slot)
+ *                                                       on trial ──health check passes──▶ committed
+ *                                                          │ health fails / no health in time / 3 failed starts
+ *                                                          ▼
+ *                                                       reverted (the old slot runs again)
+ *
+ * Every step's outcome is recorded as a commit on refs/ota/status of firmware.git and logged.
+ */
+import fs from 'node:fs';
+import crypto from 'node:crypto';
+import path from 'node:path';
+import { NymoteError, describeError, type Logger } from '../runtime/index.js';
+import { GitHookRejection, type ReceiveContext, type ReceiveHooks } from '../git/index.js';
+import type { ObjectId, Store } from '../store/index.js';
+import { MANIFEST_PATH, appFiles, checkFiles, checkRelease, parseManifest, trustedAfter, type Arch, type ReleaseManifest } from './manifest.js';
+import { MAX_TRIAL_STARTS, SlotDirectory, otherSlot, type SlotName, type SlotState } from './slots.js';
+import { STATUS_REF, describeSlots, formatStatus, lastOutcome, type OtaOutcome } from './status.js';
+
+/** Longest an app may be, whatever the free space: a bound on what one push can make us write. */
+const MAX_APP_BYTES = 512 * 1024 * 1024;
+/** Room left on the data partition after staging, for mail and the store. */
+const RESERVE_BYTES = 64 * 1024 * 1024;
+/** How long a release on trial has to pass its health check (the issue's 60 s). */
+export const TRIAL_HEALTH_MS = 60_000;
+const HEALTH_RETRY_MS = 2000;
+/** Push option that asks for a release that failed its trial here to be tried again. */
+const RETRY_OPTION = 'retry';
+
+export interface UpdaterOptions {
+  slots: SlotDirectory;
+  /** store/firmware.git, where releases are pushed and refs/ota/status is kept. */
+  repository: () => Store;
+  /** The slot this process was started from (NYMOTE_SLOT, set by nyinit); undefined: not from a slot. */
+  runningSlot: SlotName | undefined;
+  /** What this device is; undefined when the image does not say (then it takes no release). */
+  board: string | undefined;
+  arch: Arch | undefined;
+  /** The release keys built into the image. */
+  imageKeys: readonly Uint8Array[];
+  /** The most bytes an app may have; default: free space on the data partition plus the inactive slot, less a reserve. */
+  maxAppBytes?: () => number;
+  /** Stops the firmware so that nyinit starts the active slot. */
+  restart: () => void;
+  log: Logger;
+  now?: () => Date;
+}
+
+/** A release staged by pre-receive, switched to by post-receive. */
+interface Staged {
+  commit: ObjectId;
+  slot: SlotName;
+  manifest: ReleaseManifest;
+}
+
+export class Updater {
+  private staged: Staged | undefined;
+  private readonly now: () => Date;
+
+  constructor(private readonly options: UpdaterOptions) {
+    this.now = options.now ?? (() => new Date());
+  }
+
+  /** The hooks of firmware.git: check and stage before the ref moves, switch after. */
+  receiveHooks(): ReceiveHooks {
+    return {
+      preReceive: (ctx) => this.verifyAndStage(ctx),
+      postReceive: (ctx) => this.switchToStaged(ctx),
+    };
+  }
+
+  /** The release keys trusted now: the image's and those that installed releases added. */
+  trustedKeys(state: SlotState = this.options.slots.read()): Uint8Array[] {
+    return [...this.options.imageKeys, ...state.addedKeys.map((key) => Buffer.from(key, 'base64url'))].filter(
+      (key, i, all) => all.findIndex((other) => Buffer.from(other).equals(key)) === i,
+    );
+  }
+
+  private async verifyAndStage(ctx: ReceiveContext): Promise<void> {
+    const { slots, runningSlot, board, arch } = this.options;
+    this.staged = undefined;
+    if (runningSlot === undefined) throw new GitHookRejection('this firmware was not started from an app slot by nyinit: it cannot update itself');
+    if (board === undefined || arch === undefined) throw new GitHookRejection('this image does not say which board it is for: it takes no release');
+    if (ctx.updates.length !== 1) throw new GitHookRejection('push one release (one branch) at a time');
+    const [update] = ctx.updates as [(typeof ctx.updates)[0]];
+    if (update.new === undefined) throw new GitHookRejection('releases are not deleted here');
+    if (!update.ref.startsWith('refs/heads/')) throw new GitHookRejection(`push a release to a branch (e.g. release), not ${update.ref}`);
+    const state = slots.read();
+    if (state.trial !== undefined) throw new GitHookRejection(`the release in slot ${state.trial} is still on trial: push again once it is settled (ota status)`);
+
+    const view = ctx.store.snapshot(update.new);
+    const manifestBytes = view.get(MANIFEST_PATH);
+    if (manifestBytes === undefined) throw new GitHookRejection(`the release commit has no ${MANIFEST_PATH}`);
+    let manifest: ReleaseManifest;
+    try {
+      manifest = parseManifest(manifestBytes);
+    } catch (error) {
+      throw new GitHookRejection(`${MANIFEST_PATH}: ${describeError(error)}`);
+    }
+    const inactive = otherSlot(state.active);
+    const verdict = checkRelease(manifest, {
+      trusted: this.trustedKeys(state),
+      board,
+      arch,
+      installedCounter: state.counter,
+      now: this.now(),
+      maxTotalBytes: this.options.maxAppBytes?.() ?? this.defaultMaxAppBytes(inactive),
+    });
+    if (!verdict.ok && verdict.installed) {
+      ctx.progress(`release ${manifest.version} is already installed: nothing to do`);
+      return;
+    }
+    if (!verdict.ok) throw new GitHookRejection(`release refused: ${verdict.reason}`);
+    if (state.reverted.includes(update.new) && !ctx.pushOptions.includes(RETRY_OPTION)) {
+      throw new GitHookRejection(`release ${manifest.version} failed its trial here before; push it with -o ${RETRY_OPTION} to try it again`);
+    }
+    ctx.progress(`release ${manifest.version} (counter ${manifest.counter}) for ${board}/${arch}: signature, board, counter and expiry are good`);
+
+    const paths = [...view.walk()].filter((path) => path !== MANIFEST_PATH);
+    const files = checkFiles(manifest, paths, (path) => view.get(path));
+    if (!files.ok) throw new GitHookRejection(`release refused: ${files.reason}`);
+    const app = appFiles(manifest, arch);
+    const appBytes = app.reduce((sum, file) => sum + file.length, 0);
+    ctx.progress(`every file matches the manifest (${manifest.files.length} files); staging ${app.length} files (${mib(appBytes)}) in slot ${inactive}`);
+
+    let written = 0;
+    let shownTenth = 0;
+    try {
+      slots.stage(
+        inactive,
+        app.map((file) => {
+          const bytes = view.get(`${arch}/${file.path}`)!;
+          // Checked above from the same object; hashed again as it is written, so what lands in the slot is what was signed.
+          if (crypto.createHash('sha256').update(bytes).digest('hex') !== file.sha256) throw new GitHookRejection(`${file.path} changed while it was staged`);
+          return { path: file.path, bytes };
+        }),
+        (_, bytes) => {
+          written += bytes;
+          const tenth = Math.floor((written / Math.max(appBytes, 1)) * 10);
+          if (tenth > shownTenth && tenth < 10) ctx.progress(`staging slot ${inactive}: ${(shownTenth = tenth) * 10}%`);
+        },
+      );
+    } catch (error) {
+      slots.removeStaging();
+      if (error instanceof GitHookRejection) throw error;
+      throw new GitHookRejection(`staging slot ${inactive} failed: ${describeError(error)}`);
+    }
+    this.staged = { commit: update.new, slot: inactive, manifest };
+    ctx.progress(`staged release ${manifest.version} in slot ${inactive}`);
+  }
+
+  private async switchToStaged(ctx: ReceiveContext): Promise<void> {
+    const staged = this.staged;
+    this.staged = undefined;
+    if (staged === undefined || ctx.updates[0]?.new !== staged.commit) return;
+    const { slots } = this.options;
+    const state = slots.read();
+    slots.clearTrialStarts();
+    slots.write({
+      ...state,
+      active: staged.slot,
+      trial: staged.slot,
+      slots: { ...state.slots, [staged.slot]: { version: staged.manifest.version, counter: staged.manifest.counter, commit: staged.commit, staged: this.now().toISOString() } },
+    });
+    await this.record({ outcome: 'staged', version: staged.manifest.version, counter: staged.manifest.counter, commit: staged.commit, slot: staged.slot, detail: 'restarting on trial' });
+    ctx.progress(`switching to slot ${staged.slot} on trial: it must pass its health check within ${TRIAL_HEALTH_MS / 1000} s, else slot ${state.active} comes back`);
+    ctx.progress(`the outcome: 'ota status' on the console, or git fetch <device> ${STATUS_REF}`);
+    // After the push's answer has gone out.
+    setTimeout(() => this.options.restart(), 500).unref();
+  }
+
+  /**
+   * Run once the firmware has started: a release on trial is health-checked (`selfTest`
+   * answers a problem, or undefined when all is well) and committed or reverted; a trial that
+   * nyinit gave up on (it started this, the other slot) is recorded as reverted.
+   */
+  async settleAfterStart(selfTest: () => Promise<string | undefined>): Promise<void> {
+    const { slots, runningSlot, log } = this.options;
+    if (runningSlot === undefined) return;
+    // firmware.git exists from the first start from a slot, so that releases can be pushed.
+    this.options.repository();
+    slots.removeStaging();
+    const state = slots.read();
+    if (state.trial === undefined) return;
+    const release = state.slots[state.trial];
+    if (runningSlot !== state.trial) {
+      const starts = slots.trialStarts();
+      const reason = starts >= MAX_TRIAL_STARTS ? `it did not come up in ${starts} starts` : 'it did not pass its health check in time';
+      await this.revert(state, runningSlot, reason);
+      return;
+    }
+    log.info('ota: release on trial, checking health', { slot: runningSlot, version: release?.version });
+    const deadline = Date.now() + TRIAL_HEALTH_MS;
+    let problem: string | undefined;
+    for (;;) {
+      problem = await selfTest().catch((error: unknown) => `self-test failed: ${describeError(error)}`);
+      if (problem === undefined || Date.now() + HEALTH_RETRY_MS > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, HEALTH_RETRY_MS));
+    }
+    if (problem !== undefined) {
+      await this.revert(state, otherSlot(runningSlot), `health check failed: ${problem}`);
+      this.options.restart();
+      return;
+    }
+    const current = slots.read();
+    const manifest = release?.commit === undefined ? undefined : this.manifestOf(release.commit);
+    slots.write({
+      ...current,
+      trial: undefined,
+      counter: Math.max(current.counter, release?.counter ?? 0),
+      addedKeys: manifest === undefined ? current.addedKeys : trustedAfter(this.trustedKeys(current), manifest).filter((key) => !this.options.imageKeys.some((own) => Buffer.from(own).equals(key))).map((key) => Buffer.from(key).toString('base64url')),
+    });
+    slots.clearTrialStarts();
+    await this.record({ outcome: 'installed', version: release?.version ?? '?', counter: release?.counter ?? 0, commit: release?.commit, slot: runningSlot, detail: 'health check passed' });
+  }
+
+  /** Makes `to` the active slot again after the release on trial failed, and says so on the console. */
+  private async revert(state: SlotState, to: SlotName, reason: string): Promise<void> {
+    const failed = state.trial!;
+    const release = state.slots[failed];
+    const { slots } = this.options;
+    slots.write({ ...state, active: to, trial: undefined, reverted: release?.commit === undefined ? state.reverted : [...state.reverted, release.commit] });
+    slots.clearTrialStarts();
+    await this.record({ outcome: 'reverted', version: release?.version ?? '?', counter: release?.counter ?? 0, commit: release?.commit, slot: failed, detail: `${reason}; slot ${to} is back` });
+  }
+
+  /**
+   * `ota rollback` on the console: back to the other slot's release, which ran here before
+   * (not one that failed its trial). The counter stays: pushes older than the newest release
+   * installed are still refused.
+   */
+  rollback(): string {
+    const { slots } = this.options;
+    const state = slots.read();
+    if (state.trial !== undefined) throw new NymoteError('EOTA', 'a release is on trial: wait until it is settled');
+    const to = otherSlot(state.active);
+    const release = state.slots[to];
+    if (!fs.existsSync(path.join(slots.slotDir(to), 'index.js'))) throw new NymoteError('EOTA', `slot ${to} holds no app to go back to`);
+    if (release?.commit !== undefined && state.reverted.includes(release.commit)) throw new NymoteError('EOTA', `slot ${to} holds release ${release.version}, which failed its trial`);
+    slots.write({ ...state, active: to });
+    const version = release?.version ?? 'of the image';
+    void this.record({ outcome: 'rolled-back', version, counter: release?.counter ?? 0, commit: release?.commit, slot: to, detail: 'by the owner on the console' }).then(() => this.options.restart());
+    return `slot ${to} (release ${version}) is active again; restarting`;
+  }
+
+  /** `ota status`: the slots, which runs, and the last outcome. */
+  status(): string[] {
+    return describeSlots(this.options.slots.read(), this.options.runningSlot, lastOutcome(this.options.repository()));
+  }
+
+  private manifestOf(commit: ObjectId): ReleaseManifest | undefined {
+    try {
+      const bytes = this.options.repository().snapshot(commit).get(MANIFEST_PATH);
+      return bytes === undefined ? undefined : parseManifest(bytes);
+    } catch {
+      return undefined;
+    }
+  }
+
+  private defaultMaxAppBytes(inactive: SlotName): number {
+    try {
+      const stats = fs.statfsSync(this.options.slots.dir);
+      return Math.max(0, Math.min(MAX_APP_BYTES, stats.bavail * stats.bsize + this.options.slots.slotBytes(inactive) - RESERVE_BYTES));
+    } catch {
+      return 0;
+    }
+  }
+
+  /** One commit on refs/ota/status, and one log line (on a device: the console). */
+  private async record(outcome: OtaOutcome): Promise<void> {
+    const line = formatStatus(outcome);
+    if (outcome.outcome === 'reverted') this.options.log.warn(`ota: ${line}`);
+    else this.options.log.info(`ota: ${line}`);
+    try {
+      await this.options
+        .repository()
+        .refLine(STATUS_REF)
+        .set('status.json', `${JSON.stringify({ ...outcome, at: this.now().toISOString() }, null, 1)}\n`, { message: `${line}\n` });
+    } catch (error) {
+      this.options.log.error('ota: cannot record the outcome', { error: describeError(error) });
+    }
+  }
+}
+
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
