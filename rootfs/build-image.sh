@@ -73,8 +73,8 @@ board_json=$repo/board/$board/board.json
 field() { jq -er "$1" "$board_json" 2>/dev/null || die "board/$board/board.json: missing $1"; }
 arch=$(field .arch)
 case "$arch" in
-  arm64) triplet=aarch64-linux-gnu node_arch=arm64 ;;
-  armhf) triplet=arm-linux-gnueabihf node_arch=arm ;;
+  arm64) triplet=aarch64-linux-gnu ;;
+  armhf) triplet=arm-linux-gnueabihf ;;
   *) die "board.json: arch must be arm64 or armhf, not '$arch'" ;;
 esac
 kernel_package=$(field .kernel.package)
@@ -94,13 +94,8 @@ esac
 
 # --- inputs built by make --------------------------------------------------------------------
 nyinit=$repo/build/init/$arch/nyinit
-bundle=$repo/dist/firmware
 [[ -x $nyinit ]] || die "no $nyinit: run make init (or make image)"
-[[ -f $bundle/index.js ]] || die "no $bundle/index.js: run make bundle (or make image)"
-compgen -G "$bundle/native/linux-$node_arch/*.node" >/dev/null ||
-  die "$bundle has no linux-$node_arch addons: run make cross-all, then make bundle (or make image)"
-serialport=$repo/node_modules/@serialport/bindings-cpp
-[[ -d $serialport/prebuilds/linux-$node_arch ]] || die "no $serialport/prebuilds/linux-$node_arch: run npm ci"
+# (the app's inputs, dist/firmware and node_modules, are checked by scripts/assemble-app.sh)
 
 # (TZ: mtools writes FAT times in local time.)
 export TZ=UTC
@@ -277,6 +272,16 @@ done
 cp "$sysroot/usr/bin/busybox" "$rootfs/usr/bin/busybox"
 cp "$nyinit" "$rootfs/usr/sbin/nyinit"
 cp "$board_json" "$rootfs/etc/nymote/board.json"
+# The release keys updates must be signed with (firmware/ota): release-keys.json at the top of
+# the repository (`nymote release-key show` prints it), or NYMOTE_RELEASE_KEYS=FILE. Without
+# one the image takes no update.
+release_keys=${NYMOTE_RELEASE_KEYS:-$repo/release-keys.json}
+if [[ -f $release_keys ]]; then
+  jq -e '.keys | length > 0' "$release_keys" >/dev/null || die "$release_keys: no keys in it"
+  cp "$release_keys" "$rootfs/etc/nymote/release-keys.json"
+else
+  say "no $release_keys: this image will take no update (nymote release-key init, then show)"
+fi
 ln -s /run/resolv.conf "$rootfs/etc/resolv.conf"
 printf 'root:x:0:0:root:/root:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n' >"$rootfs/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$rootfs/etc/group"
@@ -318,75 +323,8 @@ say "initramfs: $(($(stat -c %s "$work/initrd.img") / 1024)) KiB (modules: $(pas
 # --- data file system ------------------------------------------------------------------------------
 data=$work/data
 slot=$data/firmware/a
-mkdir -p "$slot" "$data/config"
-# The bundle and the addons of this arch only (the host's stay behind).
-(cd "$bundle" && find . -path ./native -prune -o -path ./build -prune -o -type f -print0 |
-  xargs -0 cp --parents -t "$slot")
-mkdir -p "$slot/native"
-cp -r "$bundle/native/linux-$node_arch" "$slot/native/"
-# onoff's epoll, which the bundle loads from build/Release: cross-built for this arch (the
-# bundle carries the host's). It uses nan, so it is built against Node 20's ABI (both are 20).
-if [[ -f $bundle/build/Release/epoll.node ]]; then
-  device_node=$(grep -m1 -o '/nodejs_[0-9]*' <<<"$userland_debs" | cut -d_ -f2)
-  [[ $device_node == "$(node -p 'process.versions.node.split(".")[0]')" ]] ||
-    die "epoll is built with this machine's Node headers (Node $(node -v)), the image runs Node $device_node"
-  epoll_staging=$repo/.cache/cross/$arch-epoll
-  gyp_arch=$([[ $arch == arm64 ]] && echo arm64 || echo arm)
-  if [[ ! -f $epoll_staging/build/Release/epoll.node || $repo/node_modules/epoll/package.json -nt $epoll_staging/build/Release/epoll.node ]]; then
-    say "cross-building onoff's epoll addon for $arch"
-    "$repo/scripts/apt-deps.sh" "g++-$triplet"
-    rm -rf "$epoll_staging"
-    mkdir -p "$epoll_staging"
-    cp -r "$repo/node_modules/epoll/binding.gyp" "$repo/node_modules/epoll/src" "$epoll_staging/"
-    (cd "$epoll_staging" && CC=$triplet-gcc CXX=$triplet-g++ LINK=$triplet-g++ AR=$triplet-ar \
-      "$repo/node_modules/.bin/node-gyp" rebuild --nodedir=/usr --arch="$gyp_arch" >build.log 2>&1) ||
-      { cat "$epoll_staging/build.log" >&2; die "cross-building epoll for $arch failed"; }
-  fi
-  mkdir -p "$slot/build/Release"
-  cp "$epoll_staging/build/Release/epoll.node" "$slot/build/Release/epoll.node"
-fi
-# serialport's binding stays a package (node_modules/@serialport/bindings-cpp beside the
-# bundle): the package, this arch's prebuilt binding and its runtime dependencies.
-node - "$repo" "$slot" "$node_arch" <<'EOF'
-const fs = require('node:fs');
-const path = require('node:path');
-const Module = require('node:module');
-const [repo, slot, nodeArch] = process.argv.slice(2);
-const top = path.join(repo, 'node_modules');
-// Build-time only: node-addon-api is C++ headers for compiling the binding.
-const buildOnly = new Set(['node-addon-api']);
-const seen = new Set();
-const copy = (dir) => {
-  if (seen.has(dir)) return;
-  seen.add(dir);
-  const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
-  const dest = path.join(slot, 'node_modules', path.relative(top, dir));
-  const native = fs.existsSync(path.join(dir, 'binding.gyp'));
-  fs.cpSync(dir, dest, {
-    recursive: true,
-    filter: (src) => {
-      const rel = path.relative(dir, src);
-      if (rel === 'node_modules' || rel.startsWith('node_modules' + path.sep)) return false;
-      // A native package's C sources and build files are not needed beside its prebuilds.
-      if (native && /^(src|binding\.gyp)$/.test(rel)) return false;
-      if (/^(test|README\.md|CHANGELOG\.md)$/.test(rel)) return false;
-      const prebuild = rel.match(/^prebuilds(?:\/([^/]+))?/);
-      return !prebuild || prebuild[1] === undefined || prebuild[1] === `linux-${nodeArch}`;
-    },
-  });
-  for (const name of Object.keys(pkg.dependencies ?? {})) {
-    if (buildOnly.has(name)) continue;
-    // Node's own lookup: <dir>/node_modules/<name>, then upwards (never past the repository).
-    const found = Module._nodeModulePaths(dir)
-      .filter((p) => p.startsWith(repo + path.sep))
-      .map((p) => path.join(p, name))
-      .find((p) => fs.existsSync(path.join(p, 'package.json')));
-    if (found === undefined) throw new Error(`${pkg.name} needs ${name}: not installed (npm ci)`);
-    copy(found);
-  }
-};
-copy(path.join(top, '@serialport', 'bindings-cpp'));
-EOF
+mkdir -p "$data/firmware" "$data/config"
+"$repo/scripts/assemble-app.sh" "$arch" "$slot" || die "assembling the app for $arch failed"
 echo '{"active":"a"}' >"$data/firmware/state.json"
 clamp_times "$data"
 

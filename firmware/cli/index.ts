@@ -9,6 +9,7 @@ import { VERSION } from '../version.js';
 import { dataOption, expectPositionals, parse, type OptionSpec, type Parsed } from './args.js';
 import { PAIR_OPTIONS, PAIR_USAGE, pairCommand } from './pair.js';
 import { RELEASE_KEY_OPTIONS, RELEASE_KEY_USAGE, releaseKeyCommand } from './release-key.js';
+import { RELEASE_OPTIONS, RELEASE_USAGE, releaseCommand } from './release.js';
 import { OWNER_OPTIONS, OWNER_USAGE, ownerCommand } from './owner.js';
 import { RUN_OPTIONS, runCommand, runUsage } from './run.js';
 import { REMOTE_OPTIONS, REMOTE_USAGE, SYNC_OPTIONS, SYNC_USAGE, remoteCommand, syncCommand } from './remote.js';
@@ -91,6 +92,12 @@ const COMMANDS: Record<string, CliCommand> = {
     usage: () => RELEASE_KEY_USAGE,
     options: RELEASE_KEY_OPTIONS,
     run: releaseKeyCommand,
+  },
+  release: {
+    summary: 'sign apps into a release commit that devices take by git push',
+    usage: () => RELEASE_USAGE,
+    options: RELEASE_OPTIONS,
+    run: releaseCommand,
   },
   console: {
     summary: 'attach to the console of a running instance',
