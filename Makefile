@@ -103,5 +103,14 @@ image:
 	$(MAKE) --no-print-directory bundle
 	rootfs/build-image.sh $(BOARD)
 
+# A signed release of the app for every board in out/release.git (scripts/release.sh), for
+# `git --git-dir out/release.git push <device>/git/firmware.git release`. Needs a release key:
+# nymote release-key init (NYMOTE_DATA, default ./var).
+.PHONY: release
+release:
+	$(MAKE) --no-print-directory cross-all
+	$(MAKE) --no-print-directory bundle
+	scripts/release.sh
+
 clean:
 	rm -rf dist build out

@@ -41,6 +41,8 @@ export interface ReceiveHooks {
    * GitHookRejection('why') to refuse the push: every ref is rejected, the pusher sees why.
    */
   preReceive?(ctx: ReceiveContext): Promise<void>;
+  /** Branches may move to commits that do not descend from them (the hook orders pushes its own way). */
+  allowNonFastForward?: boolean;
   /** Runs after the refs moved; its failures are logged, the push stands. */
   postReceive?(ctx: ReceiveContext): Promise<void>;
 }
@@ -182,7 +184,7 @@ async function applyCommands(
       const { ref, old: oldId, new: newId } = command.update;
       if (!ref.startsWith('refs/')) fail(command, 'funny refname');
       else if (newId !== undefined && ref.startsWith('refs/heads/') && store.odb.read(newId)?.type !== 'commit') fail(command, 'not a commit');
-      else if (oldId !== undefined && newId !== undefined && ref.startsWith('refs/heads/') && !isAncestor(store, oldId, newId)) fail(command, 'non-fast-forward');
+      else if (oldId !== undefined && newId !== undefined && ref.startsWith('refs/heads/') && ctx.hooks?.allowNonFastForward !== true && !isAncestor(store, oldId, newId)) fail(command, 'non-fast-forward');
     }
     if (options.atomic && standing().length < commands.length) {
       for (const command of commands) fail(command, 'atomic transaction failed');

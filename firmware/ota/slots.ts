@@ -89,10 +89,14 @@ export class SlotDirectory {
     writeFileDurable(path.join(this.dir, STATE_FILE), `${JSON.stringify(ordered, null, 1)}\n`);
   }
 
-  /** How many times nyinit has started the release on trial (0 when it has not counted any). */
-  trialStarts(): number {
-    const count = Number.parseInt(readFileIfExists(path.join(this.dir, TRIAL_STARTS_FILE)) ?? '0', 10);
-    return Number.isSafeInteger(count) && count > 0 ? count : 0;
+  /**
+   * How many times nyinit has started the release on trial (0 when it has not counted any),
+   * and whether it gave up because the last start was not committed in time ("3 timeout").
+   */
+  trialStarts(): { starts: number; timedOut: boolean } {
+    const text = readFileIfExists(path.join(this.dir, TRIAL_STARTS_FILE)) ?? '0';
+    const count = Number.parseInt(text, 10);
+    return { starts: Number.isSafeInteger(count) && count > 0 ? count : 0, timedOut: / timeout\n?$/.test(text) };
   }
 
   clearTrialStarts(): void {

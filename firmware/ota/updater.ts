@@ -68,6 +68,9 @@ export class Updater {
   /** The hooks of firmware.git: check and stage before the ref moves, switch after. */
   receiveHooks(): ReceiveHooks {
     return {
+      // The signed release counter orders releases, not the history: a release built in
+      // another out/release.git (a new laptop) is taken when its counter is higher.
+      allowNonFastForward: true,
       preReceive: (ctx) => this.verifyAndStage(ctx),
       postReceive: (ctx) => this.switchToStaged(ctx),
     };
@@ -111,6 +114,7 @@ export class Updater {
       maxTotalBytes: this.options.maxAppBytes?.() ?? this.defaultMaxAppBytes(inactive),
     });
     if (!verdict.ok && verdict.installed) {
+      if (state.slots[state.active]?.commit !== update.new) throw new GitHookRejection(`release refused: ${verdict.reason}; another release needs a higher counter`);
       ctx.progress(`release ${manifest.version} is already installed: nothing to do`);
       return;
     }
@@ -188,8 +192,8 @@ export class Updater {
     if (state.trial === undefined) return;
     const release = state.slots[state.trial];
     if (runningSlot !== state.trial) {
-      const starts = slots.trialStarts();
-      const reason = starts >= MAX_TRIAL_STARTS ? `it did not come up in ${starts} starts` : 'it did not pass its health check in time';
+      const { starts, timedOut } = slots.trialStarts();
+      const reason = timedOut ? 'it did not pass its health check in time' : `it did not come up in ${Math.max(starts, MAX_TRIAL_STARTS)} starts`;
       await this.revert(state, runningSlot, reason);
       return;
     }

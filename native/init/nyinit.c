@@ -372,13 +372,15 @@ static int read_trial_starts(void) {
   return count > 0 ? count : 0;
 }
 
-/* Durably, as the rest of /data is written: temp file, fsync, rename, fsync the directory. */
-static void write_trial_starts(int count) {
-  char path[PATH_MAX], temp[PATH_MAX], dir[PATH_MAX], text[16];
+/* "3\n", or "3 timeout\n" when the last start missed its deadline (Node says which in its
+ * record of the revert). Durably, as the rest of /data is written: temp file, fsync, rename,
+ * fsync the directory. */
+static void write_trial_starts(int count, const char *why) {
+  char path[PATH_MAX], temp[PATH_MAX], dir[PATH_MAX], text[32];
   rooted(path, "/data/firmware/trial-starts");
   rooted(temp, "/data/firmware/.trial-starts.tmp");
   rooted(dir, "/data/firmware");
-  int len = snprintf(text, sizeof text, "%d\n", count);
+  int len = snprintf(text, sizeof text, "%d%s%s\n", count, *why ? " " : "", why);
   int fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0 || write(fd, text, len) != len || fsync(fd) != 0 || close(fd) != 0 ||
       rename(temp, path) != 0) {
@@ -406,7 +408,7 @@ static char choose_slot(void) {
         starts, other);
     return other;
   }
-  write_trial_starts(starts + 1);
+  write_trial_starts(starts + 1, "");
   trial_slot = active;
   say("slot %c on trial: start %d of %d, to be committed within %d s", active, starts + 1,
       MAX_TRIAL_STARTS, cfg.trial_timeout);
@@ -429,7 +431,7 @@ static void trial_tick(long long now) {
   }
   say("slot %c was not committed within %d s: stopping it, its trial has failed", trial_slot,
       cfg.trial_timeout);
-  write_trial_starts(MAX_TRIAL_STARTS);
+  write_trial_starts(MAX_TRIAL_STARTS, "timeout");
   kill(node_pid, SIGTERM);
   trial_stopping = 1;
   trial_deadline = now + cfg.node_timeout * 1000LL;

@@ -6,22 +6,15 @@
  * the action is written to. The binary is built (scripts/build-init.sh host) when missing or
  * older than its source.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { NYINIT, ensureNyinit } from '../_lib/nyinit.js';
 import { tempDir } from '../_lib/tmp.js';
 
-const SOURCE = 'native/init/nyinit.c';
-const BINARY = path.resolve('build/init/host/nyinit');
-
-function ensureBuilt(): void {
-  if (fs.existsSync(BINARY) && fs.statSync(BINARY).mtimeMs >= fs.statSync(SOURCE).mtimeMs) return;
-  const built = spawnSync('bash', ['scripts/build-init.sh', 'host'], { encoding: 'utf8' });
-  assert.is(built.status, 0, `scripts/build-init.sh host failed:\n${built.stdout}${built.stderr}`);
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -72,7 +65,7 @@ const running = new Set<Init>();
 
 /** Starts nyinit with `child` (a /bin/sh script body) in place of node. */
 async function boot(child: string, env: Record<string, string> = {}, layout: Layout = {}): Promise<Init> {
-  ensureBuilt();
+  ensureNyinit();
   const root = tempDir('nyinit');
   const out = path.join(root, 'out');
   fs.mkdirSync(out);
@@ -88,7 +81,7 @@ async function boot(child: string, env: Record<string, string> = {}, layout: Lay
   fs.writeFileSync(script, `#!/bin/sh\nprintf '%s\\n' "$@" > "$FAKE_OUT/argv"\n${child}\n`, { mode: 0o755 });
 
   const userns = process.getuid?.() === 0 ? [] : ['--user', '--map-root-user'];
-  const proc: ChildProcess = spawn('unshare', [...userns, '--pid', '--fork', '--mount-proc', '--uts', BINARY], {
+  const proc: ChildProcess = spawn('unshare', [...userns, '--pid', '--fork', '--mount-proc', '--uts', NYINIT], {
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       FAKE_OUT: out,
@@ -372,6 +365,7 @@ ${IDLE}`;
     await waitFor('slot a again', () => starts().length >= 3 || undefined, 15_000, init.log);
     assert.equal(starts().slice(0, 3), ['a', 'b', 'a'], init.log());
     assert.match(init.log(), /slot b was not committed within 1 s: stopping it/);
+    assert.is(trialStarts(init), '3 timeout');
     assert.ok(init.outFile('signals').includes('node'), 'the hung start got SIGTERM first');
   });
   await run('commit', { NYINIT_TRIAL_TIMEOUT: '1' }, async (init, starts) => {

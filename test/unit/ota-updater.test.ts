@@ -194,7 +194,7 @@ test('trial: a passing self-test commits (counter, rotated key); then lower or e
   const state = dev.slots.read();
   assert.equal({ active: state.active, trial: state.trial, counter: state.counter, addedKeys: state.addedKeys }, { active: 'b', trial: undefined, counter: 3, addedKeys: [Buffer.from(next.publicKey).toString('base64url')] });
   assert.is(lastOutcome(dev.store)?.outcome, 'installed');
-  assert.is(dev.slots.trialStarts(), 0);
+  assert.equal(dev.slots.trialStarts(), { starts: 0, timedOut: false });
 
   const pushFrom = async (updater: Updater, commit: string, ref = 'refs/heads/release') => {
     const progress: string[] = [];
@@ -206,7 +206,8 @@ test('trial: a passing self-test commits (counter, rotated key); then lower or e
     }
   };
   assert.match(await pushFrom(started, (await release(dev.store, '0.1.9', 2)).commit), /release counter 2 is below the installed 3: no rollback/);
-  assert.match(await pushFrom(started, (await release(dev.store, '0.2.0', 3)).commit), /release 0\.2\.0 is already installed: nothing to do/);
+  assert.match(await pushFrom(started, rotating.commit), /release 0\.2\.0 is already installed: nothing to do/);
+  assert.match(await pushFrom(started, (await release(dev.store, '0.2.0', 3)).commit), /release 0\.2\.0 \(counter 3\) is already installed; another release needs a higher counter/);
   assert.not.ok(fs.existsSync(path.join(dev.slots.dir, 'a.staging')));
   assert.match(await pushFrom(started, (await release(dev.store, '0.4.0', 4, { signer: next })).commit), /staged release 0\.4\.0 in slot a/, 'the rotated key is trusted now');
 });
@@ -243,12 +244,16 @@ test('trial: a failing self-test reverts at once; a trial nyinit gave up on is r
   await dev.updater.settleAfterStart(async () => undefined);
   state = dev.slots.read();
   assert.equal({ active: state.active, trial: state.trial }, { active: 'a', trial: undefined });
-  assert.is(dev.slots.trialStarts(), 0);
+  assert.equal(dev.slots.trialStarts(), { starts: 0, timedOut: false });
   assert.match(JSON.stringify(lastOutcome(dev.store)), /it did not come up in 3 starts; slot a is back/);
+  await dev.push(bad.commit, { pushOptions: ['retry'] });
+  fs.writeFileSync(path.join(dev.slots.dir, 'trial-starts'), '3 timeout\n');
+  await dev.updater.settleAfterStart(async () => undefined);
+  assert.match(JSON.stringify(lastOutcome(dev.store)), /it did not pass its health check in time; slot a is back/);
   assert.match(dev.updater.status().join('\n'), /slot a: the app the image was built with \[active, running\]\nslot b: release 0\.2\.0 \(counter 1\) \[reverted\]/);
   assert.throws(() => dev.updater.rollback(), /slot b holds release 0\.2\.0, which failed its trial/);
   const history = dev.store.refLine(STATUS_REF).history();
-  assert.equal(history.map((entry) => entry.message.split(' ')[0]), ['reverted', 'staged', 'reverted', 'staged']);
+  assert.equal(history.map((entry) => entry.message.split(' ')[0]), ['reverted', 'staged', 'reverted', 'staged', 'reverted', 'staged']);
   assert.is(parseManifest(dev.store.snapshot(bad.commit).get(MANIFEST_PATH)!).version, '0.2.0');
 });
 
