@@ -60,9 +60,14 @@ test-boards: test-tools
 	for board in $(BOOT_BOARDS); do $(MAKE) --no-print-directory image BOARD=$$board || exit 1; done
 	$(NODE) scripts/test-summary.mjs test/boards
 
-# The image the boot test boots (test/boot): qemu-arm64, rebuilt from what is cached.
-boot-image:
-	$(MAKE) --no-print-directory image BOARD=qemu-arm64
+# The image the boot test boots (test/boot): qemu-arm64, rebuilt from what is cached. It trusts
+# a release key made for this checkout's tests (.cache/test-release, never in git), which the
+# boot test signs an update with.
+TEST_RELEASE := .cache/test-release
+boot-image: deps
+	test -f $(TEST_RELEASE)/secrets/release/release.key || npx --no-install tsx firmware/main.ts release-key init --data $(TEST_RELEASE) >/dev/null
+	npx --no-install tsx firmware/main.ts release-key show --data $(TEST_RELEASE) | tail -n 1 > $(TEST_RELEASE)/release-keys.json
+	NYMOTE_RELEASE_KEYS=$(TEST_RELEASE)/release-keys.json $(MAKE) --no-print-directory image BOARD=qemu-arm64
 
 # Boots a board's image with the serial console here and its services on 127.0.0.1
 # (QEMU_PORT_BASE, default 10000: HTTP on 10080, IMAP on 10143, DNS on 10053, …).

@@ -14,7 +14,8 @@
  *     seed is never credited twice (power cut after boot). The bootloader's rng-seed needs
  *     nothing here: the kernel reads /chosen/rng-seed from the device tree itself and wipes it.
  *     A factory image must not carry a .random-seed (it would be shared by every card).
- *  4. hostname from /data/config/hostname (first line), else "nymote".
+ *  4. hostname from /data/config/hostname (first line), else "nymote"; the loopback interface
+ *     up (the kernel gives it 127.0.0.1 and ::1), as services and their health checks use it.
  *  5. start `node <flags> /data/firmware/<slot>/index.js run`: <slot> is "active" in
  *     /data/firmware/state.json ("a" or "b", default "a"); <flags> are the words after `node`
  *     in the first line of index.js (`#!/usr/bin/env -S node --max-old-space-size=512`).
@@ -73,7 +74,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -338,6 +341,18 @@ static void set_hostname(void) {
       valid = 0;
   if (!valid) strcpy(name, "nymote");
   if (sethostname(name, strlen(name)) != 0) say("sethostname %s: %s", name, strerror(errno));
+}
+
+static void loopback_up(void) {
+  struct ifreq ifr = {0};
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return;
+  snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+  if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0 && !(ifr.ifr_flags & IFF_UP)) {
+    ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+    if (ioctl(fd, SIOCSIFFLAGS, &ifr) != 0) say("lo: %s", strerror(errno));
+  }
+  close(fd);
 }
 
 /* 'a' or 'b' from `"key": "b"` in state.json; no JSON parser, just that; 0 when absent. */
@@ -714,6 +729,7 @@ int main(void) {
   say("starting (pid %d)", getpid());
   if (data_ok) seed_entropy();
   set_hostname();
+  loopback_up();
   open_ctl();
   open_watchdog();
 

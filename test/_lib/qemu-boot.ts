@@ -2,11 +2,13 @@
  * Boots a board's image under QEMU (scripts/qemu.sh: direct kernel boot, the image as its disk,
  * untouched: writes go to an overlay) and checks it end to end: the firmware's ready line on the
  * serial console, /health and the web UI over the forwarded HTTP port, the first-boot setup and `status` over
- * serial, then `poweroff` (nyinit stops Node and powers off, and QEMU exits). Returns the time
- * from QEMU's start to the ready line.
+ * serial, optionally an update pushed with git (it must be installed and run from slot b), then
+ * `poweroff` (nyinit stops Node and powers off, and QEMU exits). Returns the time from QEMU's
+ * start to the ready line.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import * as assert from 'uvu/assert';
 import { REPO, tool } from './cli.js';
@@ -24,9 +26,17 @@ export interface BootCheck {
    * the emulated board cannot switch itself off ('halt': QEMU's cubieboard and raspi2b).
    */
   poweroff?: 'exit' | 'halt';
+  /**
+   * Push an update after setup: this arch's app with one line more, signed with the test
+   * release key the image trusts (make boot-image), pushed with git over HTTPS.
+   */
+  update?: { arch: 'arm64' | 'armhf'; seconds: number };
 }
 
-export async function bootAndCheck({ board, hardware, network = true, readySeconds, poweroff = 'exit' }: BootCheck): Promise<number> {
+/** The release key make boot-image builds the image to trust. */
+const TEST_RELEASE = path.join(REPO, '.cache', 'test-release');
+
+export async function bootAndCheck({ board, hardware, network = true, readySeconds, poweroff = 'exit', update }: BootCheck): Promise<number> {
   const image = path.join(REPO, 'out', board, `nymote-${board}.img`);
   assert.ok(fs.existsSync(image), `${image} is missing: make image BOARD=${board}`);
   // QEMU's host forwarding fails when a port of the chosen base is taken (say by an earlier
@@ -98,6 +108,32 @@ export async function bootAndCheck({ board, hardware, network = true, readySecon
     await expect(new RegExp(`hardware +running +\\(.*${hardware.source}`), 30);
     assert.not.match(run.serial, /boot-test-pass-1/, 'the password never shows on the console');
 
+    if (update !== undefined) {
+      const work = fs.mkdtempSync(path.join(os.tmpdir(), 'boot-update-'));
+      try {
+        const app = path.join(work, 'app');
+        const assembled = await runAsync(path.join(REPO, 'scripts/assemble-app.sh'), [update.arch, app], 120_000);
+        assert.is(assembled.status, 0, assembled.stderr);
+        fs.appendFileSync(path.join(app, 'index.js'), '// the boot test update\n');
+        const made = await runAsync(process.execPath, [path.join(REPO, 'dist/firmware/index.js'), 'release', '--data', TEST_RELEASE, '--repo', path.join(work, 'release.git'), '--version', '0.0.1-boot', '--counter', '1', '--boards', board, `${update.arch}=${app}`], 60_000);
+        assert.is(made.status, 0, made.stderr);
+        // Over HTTPS (credentials are refused on plain HTTP from another machine). The device's
+        // certificate names the device, not the forwarded 127.0.0.1: not verified here.
+        // An emulated CPU takes its time over receiving, hashing and staging a whole app.
+        const pushStarted = Date.now();
+        const pushed = await runAsync('git', ['--git-dir', path.join(work, 'release.git'), '-c', 'http.sslVerify=false', 'push', `https://owner:boot-test-pass-1@127.0.0.1:${base + 443}/git/firmware.git`, 'release'], update.seconds * 1000);
+        assert.is(pushed.status, 0, `${pushed.stderr}\n${run.serial.slice(-3000)}`);
+        console.log(`  ${board}: update pushed, verified and staged in ${((Date.now() - pushStarted) / 1000).toFixed(1)} s`);
+        assert.match(pushed.stderr, /remote: staged release 0\.0\.1-boot in slot b/);
+        await expect(/nyinit: slot b on trial: start 1 of 3/, 60);
+        await expect(/ota: installed release 0\.0\.1-boot \(counter 1\) in slot b: health check passed/, update.seconds);
+        type('ota status');
+        await expect(/slot b: release 0\.0\.1-boot \(counter 1\) \[active, running\]/, 30);
+      } finally {
+        fs.rmSync(work, { recursive: true, force: true });
+      }
+    }
+
     type('poweroff');
     if (poweroff === 'halt') {
       await expect(/nyinit: poweroff requested[^]*unmounting filesystem[^]*(System halted|reboot: Power down)/, 90);
@@ -110,6 +146,21 @@ export async function bootAndCheck({ board, hardware, network = true, readySecon
   } finally {
     if (qemu.exitCode === null) qemu.kill('SIGKILL');
   }
+}
+
+/**
+ * A command run without blocking this process: QEMU's serial output must keep being read while
+ * it runs, or the guest blocks writing its console (spawnSync would stall the device).
+ */
+function runAsync(command: string, args: string[], timeoutMs: number): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('close', (status, signal) => resolve({ status, stdout, stderr: signal === null ? stderr : `${stderr}\n(${command} ended by ${signal})` }));
+  });
 }
 
 interface Launched {
