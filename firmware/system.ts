@@ -4,7 +4,6 @@
  * Signpost, Jitsu, OTA) are registered here.
  */
 import fs from 'node:fs';
-import path from 'node:path';
 import { TokenStore, UserDirectory } from './accounts/index.js';
 import { ConsolePassword, ConsoleSocketService, Shell, addDataCommands, addRuntimeCommands, addSetupCommands, startSession, type StopRequest } from './console/index.js';
 import { SyncService, mountGit } from './git/index.js';
@@ -176,7 +175,7 @@ export async function startSystem(config: RunConfig, logSink: LogSink): Promise<
           return undefined; // shown as unknown
         }
       },
-      update: () => updateStatus(config.data.firmware, runtime.version),
+      update: () => ({ running: runtime.version, ...updater.status() }),
     },
     signpost: {
       certificate: () => signpost.certificate(),
@@ -290,14 +289,4 @@ function storesService(stores: UserStores): Service {
     start: async () => undefined,
     stop: () => stores.closeAll(),
   };
-}
-
-/** What the dashboard says about updates: the running version, and the slots' state.json once OTA has written one. */
-function updateStatus(firmwareDir: string, version: string): Record<string, unknown> {
-  const state = path.join(firmwareDir, 'state.json');
-  try {
-    return { running: version, ...(JSON.parse(fs.readFileSync(state, 'utf8')) as Record<string, unknown>) };
-  } catch {
-    return { running: version, installed: 'the image as built (no update pushed yet)' };
-  }
 }

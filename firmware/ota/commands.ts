@@ -12,7 +12,7 @@ export function otaCommands(updater: Updater): ConsoleCommand[] {
       completions: ['status', 'rollback'],
       run: async ([action, ...extra], io) => {
         if (extra.length > 0 || (action !== 'status' && action !== 'rollback')) throw new UsageError('usage: ota status | ota rollback');
-        if (action === 'status') for (const line of updater.status()) io.line(line);
+        if (action === 'status') for (const [name, value] of Object.entries(updater.status())) io.line(`${name}: ${value}`);
         else io.line(updater.rollback());
       },
     },

@@ -23,6 +23,8 @@ export const STATE_FILE = 'state.json';
 export const TRIAL_STARTS_FILE = 'trial-starts';
 /** What nyinit allows a release on trial: this many starts (crashes, power cuts) and no more. */
 export const MAX_TRIAL_STARTS = 3;
+/** How many release keys releases may add, newest kept (as many as an image may trust). */
+const MAX_ADDED_KEYS = 16;
 /** How many reverted releases are remembered (not taken again unless the pusher insists). */
 const MAX_REVERTED = 16;
 
@@ -77,15 +79,15 @@ export class SlotDirectory {
       ...(parsed.trial === active ? { trial: active } : {}),
       counter: Number.isSafeInteger(parsed.counter) && parsed.counter! >= 0 ? parsed.counter! : 0,
       slots: typeof parsed.slots === 'object' && parsed.slots !== null ? parsed.slots : {},
-      addedKeys: strings(parsed.addedKeys),
+      addedKeys: strings(parsed.addedKeys).slice(-MAX_ADDED_KEYS),
       reverted: strings(parsed.reverted).slice(-MAX_REVERTED),
     };
   }
 
   write(state: SlotState): void {
-    // nyinit's keys first, so a person reading the file sees them at once.
+    // nyinit's keys first: it reads only the first 4 KiB.
     const { active, trial, ...rest } = state;
-    const ordered = { active, ...(trial === undefined ? {} : { trial }), ...rest, reverted: rest.reverted.slice(-MAX_REVERTED) };
+    const ordered = { active, ...(trial === undefined ? {} : { trial }), ...rest, addedKeys: rest.addedKeys.slice(-MAX_ADDED_KEYS), reverted: rest.reverted.slice(-MAX_REVERTED) };
     writeFileDurable(path.join(this.dir, STATE_FILE), `${JSON.stringify(ordered, null, 1)}\n`);
   }
 

@@ -34,16 +34,17 @@ export function lastOutcome(repository: Store): (OtaOutcome & { at: string }) | 
   }
 }
 
-/** `ota status`: the slots, which one runs, and the last outcome. */
-export function describeSlots(state: SlotState, runningSlot: SlotName | undefined, last: (OtaOutcome & { at: string }) | undefined): string[] {
-  const lines = SLOTS.map((slot) => {
+/** `ota status` and the web UI's dashboard: the slots, which one runs, and the last outcome, by name. */
+export function describeSlots(state: SlotState, runningSlot: SlotName | undefined, last: (OtaOutcome & { at: string }) | undefined): Record<string, string> {
+  const summary: Record<string, string> = {};
+  for (const slot of SLOTS) {
     const release = state.slots[slot];
     const what = release === undefined ? (slot === 'a' ? 'the app the image was built with' : 'empty') : `release ${release.version} (counter ${release.counter})`;
     const marks = [slot === state.active ? 'active' : '', slot === state.trial ? 'on trial' : '', slot === runningSlot ? 'running' : '', release?.commit !== undefined && state.reverted.includes(release.commit) ? 'reverted' : ''].filter(Boolean);
-    return `slot ${slot}: ${what}${marks.length > 0 ? ` [${marks.join(', ')}]` : ''}`;
-  });
-  lines.push(`anti-rollback: releases above counter ${state.counter} are taken`);
-  lines.push(last === undefined ? 'no update pushed yet' : `last: ${formatStatus(last)} (${last.at})`);
-  if (runningSlot === undefined) lines.push('not started from a slot by nyinit: updates are off');
-  return lines;
+    summary[`slot ${slot}`] = `${what}${marks.length > 0 ? ` [${marks.join(', ')}]` : ''}`;
+  }
+  summary['anti-rollback'] = `releases above counter ${state.counter} are taken`;
+  summary.last = last === undefined ? 'no update pushed yet' : `${formatStatus(last)} (${last.at})`;
+  if (runningSlot === undefined) summary.updates = 'off: not started from a slot by nyinit';
+  return summary;
 }

@@ -134,14 +134,18 @@ export class Updater {
     let written = 0;
     let shownTenth = 0;
     try {
-      slots.stage(
-        inactive,
-        app.map((file) => {
+      // One file in memory at a time.
+      const appBytesOf = function* () {
+        for (const file of app) {
           const bytes = view.get(`${arch}/${file.path}`)!;
           // Checked above from the same object; hashed again as it is written, so what lands in the slot is what was signed.
           if (crypto.createHash('sha256').update(bytes).digest('hex') !== file.sha256) throw new GitHookRejection(`${file.path} changed while it was staged`);
-          return { path: file.path, bytes };
-        }),
+          yield { path: file.path, bytes };
+        }
+      };
+      slots.stage(
+        inactive,
+        appBytesOf(),
         (_, bytes) => {
           written += bytes;
           const tenth = Math.floor((written / Math.max(appBytes, 1)) * 10);
@@ -251,9 +255,11 @@ export class Updater {
     return `slot ${to} (release ${version}) is active again; restarting`;
   }
 
-  /** `ota status`: the slots, which runs, and the last outcome. */
-  status(): string[] {
-    return describeSlots(this.options.slots.read(), this.options.runningSlot, lastOutcome(this.options.repository()));
+  /** The slots, which runs, and the last outcome, by name (`ota status`, the web UI's dashboard). */
+  status(): Record<string, string> {
+    const { slots, runningSlot } = this.options;
+    // Not from a slot (a laptop's `nymote run`): no firmware.git is made just to say so.
+    return describeSlots(slots.read(), runningSlot, runningSlot === undefined ? undefined : lastOutcome(this.options.repository()));
   }
 
   private manifestOf(commit: ObjectId): ReleaseManifest | undefined {
