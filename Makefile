@@ -9,7 +9,7 @@ NODE_GYP := npx --no-install node-gyp
 # --nodedir: use the machine's Node headers; node-gyp must never try to download them.
 GYP_FLAGS := --nodedir=/usr
 
-.PHONY: all deps build typecheck bundle native cross cross-all init run test test-tools test-boards test-cross fuzz bench clean boot-image qemu
+.PHONY: all deps build typecheck bundle native cross cross-all init run test test-tools test-boards test-cuts test-cross fuzz bench clean boot-image qemu
 
 all: build
 
@@ -59,6 +59,10 @@ BOOT_BOARDS := qemu-armhf cubieboard rpi2
 test-boards: test-tools
 	for board in $(BOOT_BOARDS); do $(MAKE) --no-print-directory image BOARD=$$board || exit 1; done
 	$(NODE) scripts/test-summary.mjs test/boards
+
+# Power cuts in QEMU at random moments of updates (test/cuts: about 20 minutes, so not in make test).
+test-cuts: test-tools boot-image
+	$(NODE) scripts/test-summary.mjs test/cuts
 
 # The image the boot test boots (test/boot): qemu-arm64, rebuilt from what is cached. It trusts
 # a release key made for this checkout's tests (.cache/test-release, never in git), which the

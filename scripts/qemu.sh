@@ -6,6 +6,8 @@
 #   env:   QEMU_PORT_BASE (default 10000): host ports BASE+80 (HTTP), +443, +143, +993, +587,
 #          +25 and +53 (TCP and UDP) reach the device's 80, 443, 143, 993, 587, 25 and 53.
 #          QEMU_SNAPSHOT=1 leaves the image untouched (writes go to a temporary overlay).
+#          QEMU_OVERLAY=FILE: writes go to FILE, a qcow2 overlay over the image made if missing
+#          and kept across runs (a device whose card survives power cuts; the image untouched).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -52,6 +54,9 @@ if [[ $disk == sd ]]; then
     qemu-img create -q -f qcow2 -b "$image" -F raw "$overlay" "$card"
   fi
   args+=(-drive "if=sd,file=$overlay,format=qcow2${QEMU_SNAPSHOT:+,snapshot=on}")
+elif [[ -n ${QEMU_OVERLAY:-} ]]; then
+  [[ -f $QEMU_OVERLAY ]] || qemu-img create -q -f qcow2 -b "$image" -F raw "$QEMU_OVERLAY"
+  args+=(-drive "if=none,file=$QEMU_OVERLAY,format=qcow2,id=disk" -device "$disk,drive=disk")
 else
   args+=(-drive "if=none,file=$image,format=raw,id=disk${QEMU_SNAPSHOT:+,snapshot=on}" -device "$disk,drive=disk")
 fi
