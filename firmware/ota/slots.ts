@@ -52,6 +52,11 @@ export interface SlotState {
   reverted: string[];
 }
 
+const isSlotRelease = (value: unknown): value is SlotRelease => {
+  const release = value as Partial<SlotRelease> | null | undefined;
+  return typeof release?.version === 'string' && Number.isSafeInteger(release.counter) && typeof release.staged === 'string' && (release.commit === undefined || typeof release.commit === 'string');
+};
+
 export const otherSlot = (slot: SlotName): SlotName => (slot === 'a' ? 'b' : 'a');
 export const isSlotName = (value: unknown): value is SlotName => value === 'a' || value === 'b';
 
@@ -78,7 +83,7 @@ export class SlotDirectory {
       active,
       ...(parsed.trial === active ? { trial: active } : {}),
       counter: Number.isSafeInteger(parsed.counter) && parsed.counter! >= 0 ? parsed.counter! : 0,
-      slots: typeof parsed.slots === 'object' && parsed.slots !== null ? parsed.slots : {},
+      slots: Object.fromEntries(SLOTS.flatMap((slot) => (isSlotRelease(parsed.slots?.[slot]) ? [[slot, parsed.slots![slot]!]] : []))),
       addedKeys: strings(parsed.addedKeys).slice(-MAX_ADDED_KEYS),
       reverted: strings(parsed.reverted).slice(-MAX_REVERTED),
     };

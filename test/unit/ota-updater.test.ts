@@ -271,4 +271,17 @@ test('ota rollback goes back to the release before, which ran here; the counter 
   assert.is(lastOutcome(dev.store)?.outcome, 'rolled-back');
 });
 
+test('state.json: unreadable or odd contents read as slot a with defaults, as nyinit reads them', () => {
+  const slots = new SlotDirectory(tempDir('ota-state'));
+  const read = (text: string) => {
+    fs.writeFileSync(path.join(slots.dir, 'state.json'), text);
+    return slots.read();
+  };
+  assert.equal(read('{"active": "b", garbage'), { active: 'a', counter: 0, slots: {}, addedKeys: [], reverted: [] });
+  assert.equal(read('{"active":"c","counter":-1}'), { active: 'a', counter: 0, slots: {}, addedKeys: [], reverted: [] });
+  const good = { version: '0.2.0', counter: 2, staged: '2026-11-30T00:00:00.000Z' };
+  const state = read(JSON.stringify({ active: 'b', trial: 'a', slots: { a: 5, b: good, c: good }, reverted: [1, 'x'] }));
+  assert.equal(state, { active: 'b', counter: 0, slots: { b: good }, addedKeys: [], reverted: ['x'] }, 'a trial of the other slot is no trial');
+});
+
 test.run();
