@@ -11,6 +11,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 
+scripts/apt-deps.sh jq
 work=$(mktemp -d "${TMPDIR:-/tmp}/nymote-release.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 apps=()
