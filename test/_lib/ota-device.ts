@@ -129,7 +129,7 @@ export class OtaDevice {
 
   /** A copy of the built firmware as an app directory: index.js with `line` appended, or replaced by `index`. */
   app(line: string, index?: string): string {
-    const dir = tempDir('ota-app');
+    const dir = fs.mkdtempSync(path.join(this.root, 'app-'));
     fs.cpSync(path.dirname(NYMOTE), dir, { recursive: true });
     const file = path.join(dir, 'index.js');
     if (index !== undefined) fs.writeFileSync(file, index);
@@ -166,7 +166,7 @@ export class OtaDevice {
 
   /** The last outcome on refs/ota/status, fetched with git as the owner would. */
   fetchedStatus(): { outcome: string; version: string; detail: string } {
-    const clone = tempDir('ota-status');
+    const clone = fs.mkdtempSync(path.join(this.root, 'status-'));
     execFileSync('git', ['init', '-q', '--bare', clone]);
     execFileSync('git', ['--git-dir', clone, 'fetch', '-q', this.firmwareUrl, 'refs/ota/status:refs/ota/status']);
     return JSON.parse(execFileSync('git', ['--git-dir', clone, 'show', 'refs/ota/status:status.json'], { encoding: 'utf8' })) as { outcome: string; version: string; detail: string };
