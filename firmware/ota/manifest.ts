@@ -33,6 +33,9 @@ const BOARD = /^[a-z0-9][a-z0-9-]{0,31}$/;
 /** A release file's path: relative, slash-separated, no empty, `.` or `..` parts. */
 const FILE_PATH = /^(?!.*(?:^|\/)\.{1,2}(?:\/|$))[A-Za-z0-9@._+-]+(?:\/[A-Za-z0-9@._+-]+)*$/;
 
+/** A release file's digest as the manifest lists it: SHA-256, hex. */
+export const fileDigest = (bytes: Uint8Array): string => crypto.createHash('sha256').update(bytes).digest('hex');
+
 export interface ReleaseFile {
   path: string;
   length: number;
@@ -114,7 +117,7 @@ export function signRelease(key: SigningKey, release: ReleaseContents): ReleaseM
   const now = release.now ?? new Date();
   const files = [...release.files.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([path, bytes]) => ({ path, length: bytes.length, sha256: crypto.createHash('sha256').update(bytes).digest('hex') }));
+    .map(([path, bytes]) => ({ path, length: bytes.length, sha256: fileDigest(bytes) }));
   return signDocument(
     MANIFEST,
     {
@@ -187,7 +190,7 @@ export function checkFiles(manifest: ReleaseManifest, paths: Iterable<string>, r
     const bytes = read(file.path);
     if (bytes === undefined) return { ok: false, reason: `the manifest names ${file.path}, which the release does not have` };
     if (bytes.length !== file.length) return { ok: false, reason: `${file.path} is ${bytes.length} bytes, the manifest says ${file.length}` };
-    if (crypto.createHash('sha256').update(bytes).digest('hex') !== file.sha256) return { ok: false, reason: `${file.path} does not match its SHA-256 in the manifest` };
+    if (fileDigest(bytes) !== file.sha256) return { ok: false, reason: `${file.path} does not match its SHA-256 in the manifest` };
   }
   return { ok: true };
 }

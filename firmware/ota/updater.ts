@@ -12,12 +12,11 @@
  * Every step's outcome is recorded as a commit on refs/ota/status of firmware.git and logged.
  */
 import fs from 'node:fs';
-import crypto from 'node:crypto';
 import path from 'node:path';
 import { NymoteError, describeError, type Logger } from '../runtime/index.js';
 import { GitHookRejection, type ReceiveContext, type ReceiveHooks } from '../git/index.js';
 import type { ObjectId, Store } from '../store/index.js';
-import { MANIFEST_PATH, appFiles, checkFiles, checkRelease, parseManifest, trustedAfter, type Arch, type ReleaseManifest } from './manifest.js';
+import { MANIFEST_PATH, appFiles, checkFiles, checkRelease, fileDigest, parseManifest, trustedAfter, type Arch, type ReleaseManifest } from './manifest.js';
 import { MAX_TRIAL_STARTS, SlotDirectory, otherSlot, type SlotName, type SlotState } from './slots.js';
 import { STATUS_REF, describeSlots, formatStatus, lastOutcome, type OtaOutcome } from './status.js';
 
@@ -139,7 +138,7 @@ export class Updater {
         for (const file of app) {
           const bytes = view.get(`${arch}/${file.path}`)!;
           // Checked above from the same object; hashed again as it is written, so what lands in the slot is what was signed.
-          if (crypto.createHash('sha256').update(bytes).digest('hex') !== file.sha256) throw new GitHookRejection(`${file.path} changed while it was staged`);
+          if (fileDigest(bytes) !== file.sha256) throw new GitHookRejection(`${file.path} changed while it was staged`);
           yield { path: file.path, bytes };
         }
       };
