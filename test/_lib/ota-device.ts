@@ -155,6 +155,11 @@ export class OtaDevice {
     return spawn('git', ['--git-dir', repo, 'push', '--force', this.firmwareUrl, 'release'], { stdio: 'ignore' });
   }
 
+  /** The commit a user's store's main branch is at, read with git. */
+  storeHead(user: string): string {
+    return execFileSync('git', ['--git-dir', path.join(this.data, 'store', `${user}.git`), 'rev-parse', 'main'], { encoding: 'utf8' }).trim();
+  }
+
   async health(): Promise<string | undefined> {
     try {
       const res = await fetch(`${this.httpUrl}/health`);

@@ -22,7 +22,6 @@ const WINDOW_MS = 1500;
 
 const device = new OtaDevice();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const aliceHead = () => execFileSync('git', ['--git-dir', path.join(device.data, 'store/alice.git'), 'rev-parse', 'main'], { encoding: 'utf8' }).trim();
 
 test.before(async () => {
   await device.prepare(20);
@@ -34,7 +33,7 @@ test.after(() => device.remove());
 test(`${CUTS} power cuts at random moments of an update: every boot runs a whole, healthy slot with the data intact`, async () => {
   const card = 'BEGIN:VCARD\r\nVERSION:3.0\r\nUID:cut-card\r\nFN:Grace Hopper\r\nN:Hopper;Grace;;;\r\nEND:VCARD\r\n';
   execFileSync('curl', ['-sS', '-f', '-u', `alice:${PASSWORD}`, '-X', 'PUT', '-H', 'content-type: text/vcard', '--data-binary', card, `${device.httpUrl}/dav/alice/contacts/default/grace.vcf`]);
-  const head = aliceHead();
+  const head = device.storeHead('alice');
   const outcomes: Record<string, number> = {};
   for (let cut = 1; cut <= CUTS; cut++) {
     device.release(`0.5.${cut}`, device.app(`// cut ${cut}`));
@@ -60,7 +59,7 @@ test(`${CUTS} power cuts at random moments of an update: every boot runs a whole
     assert.ok(last !== null || after.active === 'a', `${where}: the active slot's index.js is not a whole app`);
     assert.ok(after.active === before.active || last?.[1] === String(cut), `${where}: a switch lands on the new release`);
     assert.not.ok(fs.readdirSync(path.join(device.data, 'firmware')).some((name) => name.endsWith('.staging')), `${where}: staging left behind`);
-    assert.is(aliceHead(), head, `${where}: the user's store moved`);
+    assert.is(device.storeHead('alice'), head, `${where}: the user's store moved`);
     const outcome = after.active === before.active ? 'not switched' : 'installed';
     outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
   }

@@ -23,7 +23,6 @@ const device = new OtaDevice();
 const { data, laptop, releases } = device;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const curl = (...args: string[]) => execFileSync('curl', ['-sS', '--max-time', '10', '-u', `alice:${PASSWORD}`, ...args], { encoding: 'utf8' });
-const aliceHead = () => execFileSync('git', ['--git-dir', path.join(data, 'store/alice.git'), 'rev-parse', 'main'], { encoding: 'utf8' }).trim();
 const imapPort = () => 1143 + device.portBase;
 
 function imap(script: string): any {
@@ -50,7 +49,7 @@ for i in range(2):
 M.select('INBOX')
 print(json.dumps(M.search(None, 'ALL')[1][0].decode()))`);
   assert.is(appended, '1 2');
-  const headBefore = aliceHead();
+  const headBefore = device.storeHead('alice');
 
   // A client that stays connected: it sees the old firmware go, comes back, and counts.
   const watcher = spawn('python3', ['-c', `import imaplib, json, time
@@ -90,7 +89,7 @@ print(json.dumps({'dropped': dropped, 'count': int(count[0])}), flush=True)`], {
   await device.waitFor('the IMAP client to come back', () => watched.includes('count'), 30_000);
   assert.equal(JSON.parse(watched.trim().split('\n').pop()!), { dropped: true, count: 2 });
   assert.match(curl(`${device.httpUrl}/dav/alice/contacts/default/ada.vcf`), /FN:Ada Lovelace/);
-  assert.is(aliceHead(), headBefore, "the store's history is untouched");
+  assert.is(device.storeHead('alice'), headBefore, "the store's history is untouched");
   const console = nymote(['console', '--data', data], { input: 'ota status\n' });
   assert.match(console.stdout, /slot b: release 0\.2\.0 \(counter 1\) \[active, running\][^]*last: installed release 0\.2\.0/);
   assert.ok(fs.readFileSync(path.join(data, 'firmware/b/index.js'), 'utf8').endsWith('// release 0.2.0\n'));

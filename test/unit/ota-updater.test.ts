@@ -14,7 +14,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
 import { GitHookRejection, type ReceiveContext } from '../../firmware/git/index.js';
-import { MANIFEST_PATH, ReleaseKey, SlotDirectory, Updater, buildRelease, lastOutcome, parseManifest, type Arch, type UpdaterOptions } from '../../firmware/ota/index.js';
+import { MANIFEST_PATH, ReleaseKey, SlotDirectory, Updater, buildRelease, lastOutcome, parseManifest, type Arch, type SlotName, type UpdaterOptions } from '../../firmware/ota/index.js';
 import { STATUS_REF } from '../../firmware/ota/status.js';
 import { LogSink } from '../../firmware/runtime/index.js';
 import { Store } from '../../firmware/store/index.js';
@@ -36,10 +36,13 @@ function app(tag: string): string {
 interface Device {
   store: Store;
   slots: SlotDirectory;
+  /** The firmware that runs from slot a, as the image starts it. */
   updater: Updater;
+  /** The firmware as it runs after nyinit started `slot`: same device, same store and slots. */
+  updaterIn(slot: SlotName): Updater;
   restarts: number;
-  /** Pushes `commit` to refs/heads/release (the ref's old value is not checked here). */
-  push(commit: string, options?: { ref?: string; pushOptions?: string[]; remove?: boolean }): Promise<{ progress: string[]; refused?: string }>;
+  /** Pushes `commit` to refs/heads/release (the ref's old value is not checked here), to `updater` (default: slot a's). */
+  push(commit: string, options?: { ref?: string; pushOptions?: string[]; remove?: boolean; updater?: Updater }): Promise<{ progress: string[]; refused?: string }>;
   /** state.json, trial-starts and the slot directories, to compare before and after a refusal. */
   snapshot(): string;
 }
@@ -56,10 +59,12 @@ function device(options: Partial<UpdaterOptions> = {}): Device {
     slots,
     restarts: 0,
     updater: undefined as unknown as Updater,
-    push: async (commit, { ref = 'refs/heads/release', pushOptions = [], remove = false } = {}) => {
+    updaterIn: (slot) =>
+      new Updater({ slots, repository: () => store, runningSlot: slot, board: 'rpi4', arch: 'arm64', imageKeys: [key.publicKey], restart: () => dev.restarts++, log, ...options }),
+    push: async (commit, { ref = 'refs/heads/release', pushOptions = [], remove = false, updater = dev.updater } = {}) => {
       const progress: string[] = [];
       const ctx: ReceiveContext = { repo: 'firmware', user: 'alice', store, updates: [{ ref, old: undefined, new: remove ? undefined : commit }], pushOptions, progress: (line) => progress.push(line) };
-      const hooks = dev.updater.receiveHooks();
+      const hooks = updater.receiveHooks();
       try {
         await hooks.preReceive!(ctx);
       } catch (error) {
@@ -82,17 +87,7 @@ function device(options: Partial<UpdaterOptions> = {}): Device {
       return files.sort().join('\n');
     },
   };
-  dev.updater = new Updater({
-    slots,
-    repository: () => store,
-    runningSlot: 'a',
-    board: 'rpi4',
-    arch: 'arm64',
-    imageKeys: [key.publicKey],
-    restart: () => dev.restarts++,
-    log,
-    ...options,
-  });
+  dev.updater = dev.updaterIn('a');
   return dev;
 }
 
@@ -189,34 +184,29 @@ test('trial: a passing self-test commits (counter, rotated key); then lower or e
   const rotating = await release(dev.store, '0.2.0', 3, { addKeys: [next.publicKey] });
   await dev.push(rotating.commit);
   // The new firmware starts in slot b and settles its trial.
-  const started = new Updater({ slots: dev.slots, repository: () => dev.store, runningSlot: 'b', board: 'rpi4', arch: 'arm64', imageKeys: [key.publicKey], restart: () => dev.restarts++, log });
+  const started = dev.updaterIn('b');
   await started.settleAfterStart(async () => undefined);
   const state = dev.slots.read();
   assert.equal({ active: state.active, trial: state.trial, counter: state.counter, addedKeys: state.addedKeys }, { active: 'b', trial: undefined, counter: 3, addedKeys: [Buffer.from(next.publicKey).toString('base64url')] });
   assert.is(lastOutcome(dev.store)?.outcome, 'installed');
   assert.equal(dev.slots.trialStarts(), { starts: 0, timedOut: false });
 
-  const pushFrom = async (updater: Updater, commit: string, ref = 'refs/heads/release') => {
-    const progress: string[] = [];
-    try {
-      await updater.receiveHooks().preReceive!({ repo: 'firmware', user: 'alice', store: dev.store, updates: [{ ref, old: undefined, new: commit }], pushOptions: [], progress: (line) => progress.push(line) });
-      return progress.join('\n');
-    } catch (error) {
-      return (error as Error).message;
-    }
+  const pushTo = async (commit: string) => {
+    const pushed = await dev.push(commit, { updater: started });
+    return pushed.refused ?? pushed.progress.join('\n');
   };
-  assert.match(await pushFrom(started, (await release(dev.store, '0.1.9', 2)).commit), /release counter 2 is below the installed 3: no rollback/);
-  assert.match(await pushFrom(started, rotating.commit), /release 0\.2\.0 is already installed: nothing to do/);
-  assert.match(await pushFrom(started, (await release(dev.store, '0.2.0', 3)).commit), /release 0\.2\.0 \(counter 3\) is already installed; another release needs a higher counter/);
+  assert.match(await pushTo((await release(dev.store, '0.1.9', 2)).commit), /release counter 2 is below the installed 3: no rollback/);
+  assert.match(await pushTo(rotating.commit), /release 0\.2\.0 is already installed: nothing to do/);
+  assert.match(await pushTo((await release(dev.store, '0.2.0', 3)).commit), /release 0\.2\.0 \(counter 3\) is already installed; another release needs a higher counter/);
   assert.not.ok(fs.existsSync(path.join(dev.slots.dir, 'a.staging')));
-  assert.match(await pushFrom(started, (await release(dev.store, '0.4.0', 4, { signer: next })).commit), /staged release 0\.4\.0 in slot a/, 'the rotated key is trusted now');
+  assert.match(await pushTo((await release(dev.store, '0.4.0', 4, { signer: next })).commit), /staged release 0\.4\.0 in slot a/, 'the rotated key is trusted now');
 });
 
 test('trial: a failing self-test reverts at once; a trial nyinit gave up on is recorded; a reverted release needs -o retry', async () => {
   const dev = device();
   const bad = await release(dev.store, '0.2.0', 1);
   await dev.push(bad.commit);
-  const inB = new Updater({ slots: dev.slots, repository: () => dev.store, runningSlot: 'b', board: 'rpi4', arch: 'arm64', imageKeys: [key.publicKey], restart: () => dev.restarts++, log });
+  const inB = dev.updaterIn('b');
   const originalNow = Date.now;
   // The 60 s health window on a fast clock.
   let offset = 0;
@@ -262,7 +252,7 @@ test('trial: a failing self-test reverts at once; a trial nyinit gave up on is r
 test('ota rollback goes back to the release before, which ran here; the counter stays', async () => {
   const dev = device();
   await dev.push((await release(dev.store, '0.2.0', 1)).commit);
-  const inB = new Updater({ slots: dev.slots, repository: () => dev.store, runningSlot: 'b', board: 'rpi4', arch: 'arm64', imageKeys: [key.publicKey], restart: () => dev.restarts++, log });
+  const inB = dev.updaterIn('b');
   await inB.settleAfterStart(async () => undefined);
   assert.match(inB.rollback(), /slot a \(release of the image\) is active again; restarting/);
   const state = dev.slots.read();
