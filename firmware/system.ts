@@ -4,6 +4,7 @@
  * Signpost, Jitsu, OTA) are registered here.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { TokenStore, UserDirectory } from './accounts/index.js';
 import { ConsolePassword, ConsoleSocketService, Shell, addDataCommands, addRuntimeCommands, addSetupCommands, startSession, type StopRequest } from './console/index.js';
 import { SyncService, mountGit } from './git/index.js';
@@ -16,7 +17,7 @@ import { sha1 } from './native.js';
 import { DnsService, Jitsu, MdnsResponder, SignpostService, ZONE_PATH, ZONE_TTL_SECONDS, publishedAddresses, showZone, signpostCommands, signpostTransport, zoneOrigin } from './signpost/index.js';
 import { DeviceSettings, HardwareService, LogSink, PORT_NAMES, Runtime, UsageError, boardHardware, loadBoard, type RunConfig, type Service } from './runtime/index.js';
 import { FIRMWARE_REPO, UserStores, defaultMergeTypes } from './store/index.js';
-import { SlotDirectory, Updater, imageFacts, otaCommands, selfTest } from './ota/index.js';
+import { OsSlots, SlotDirectory, Updater, imageFacts, otaCommands, selfTest } from './ota/index.js';
 import { mountUi } from './ui/index.js';
 
 export interface System {
@@ -121,7 +122,9 @@ export async function startSystem(config: RunConfig, logSink: LogSink): Promise<
     board: image.board,
     arch: image.arch,
     imageKeys: image.keys,
+    os: image.os === undefined ? undefined : new OsSlots(path.join(config.data.firmware, 'os'), image.os),
     restart: () => requestStop('restart'),
+    reboot: () => requestStop('reboot'),
     log: log.child('ota'),
   });
   for (const command of otaCommands(updater)) shell.add(command);

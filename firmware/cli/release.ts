@@ -12,16 +12,19 @@ export const RELEASE_OPTIONS: OptionSpec = {
   boards: { type: 'string' },
   'valid-days': { type: 'string' },
   'add-key': { type: 'string', multiple: true },
+  os: { type: 'string', multiple: true },
 };
 
 export const RELEASE_USAGE = [
   'usage: nymote release --repo GITDIR --version X.Y.Z --boards B1,B2 ARCH=APPDIR...',
-  '         [--counter N] [--valid-days 180] [--add-key KEY]...',
+  '         [--counter N] [--valid-days 180] [--add-key KEY]... [--os BOARD=OSDIR]...',
   '',
   `Signs each arch's app (${ARCHES.join(', ')}; a directory as an app slot holds it) with the release`,
   `key (nymote release-key init) into one commit on branch ${RELEASE_BRANCH} of GITDIR (made if missing).`,
   'The counter is one above the last release there unless given; devices take only a higher one.',
   '--add-key: a new release key (base64url) that devices trust once they run this release.',
+  '--os: a full-system update for BOARD: the root file system in OSDIR (out/BOARD/os of make image),',
+  '      written to the inactive OS slot and tried once after a reboot.',
   `Then: git --git-dir GITDIR push https://owner@<device>/git/firmware.git ${RELEASE_BRANCH}`,
 ].join('\n');
 
@@ -43,6 +46,12 @@ export async function releaseCommand({ values, positionals }: Parsed): Promise<n
     if (!ARCHES.includes(arch as Arch) || !dir) throw new UsageError(`release: '${word}' is not ARCH=APPDIR with ARCH one of ${ARCHES.join(', ')}`);
     apps.set(arch as Arch, path.resolve(dir));
   }
+  const os = new Map<string, string>();
+  for (const word of (values.os as string[] | undefined) ?? []) {
+    const [board, dir] = word.split(/=(.*)/s) as [string, string | undefined];
+    if (!board || !dir || !boards.includes(board)) throw new UsageError(`release: --os '${word}' is not BOARD=OSDIR with BOARD one of --boards`);
+    os.set(board, path.resolve(dir));
+  }
   const { secrets } = prepareDataDir(dataOption(values));
   const key = ReleaseKey.load(secrets);
   if (key === undefined) throw new NymoteError('ENOKEY', "release: no release key here; 'nymote release-key init' makes one");
@@ -62,9 +71,10 @@ export async function releaseCommand({ values, positionals }: Parsed): Promise<n
       validDays: wholeNumber(stringOption(values, 'valid-days'), 'valid-days', 3650) ?? 180,
       ...(counter === undefined ? {} : { counter }),
       ...(addKeys.length === 0 ? {} : { addKeys }),
+      ...(os.size === 0 ? {} : { os }),
     });
     const megabytes = (manifest.totalBytes / 1024 / 1024).toFixed(1);
-    process.stdout.write(`release ${manifest.version} (counter ${manifest.counter}) for ${manifest.arches.join(', ')} on ${manifest.boards.join(', ')}: ${manifest.files.length} files, ${megabytes} MiB, expires ${manifest.expires}\n${commit} on ${RELEASE_BRANCH} of ${repo}, signed by release key ${key.id}\n`);
+    process.stdout.write(`release ${manifest.version} (counter ${manifest.counter}) for ${manifest.arches.join(', ')} on ${manifest.boards.join(', ')}${os.size === 0 ? '' : ` with the OS of ${[...os.keys()].join(', ')}`}: ${manifest.files.length} files, ${megabytes} MiB, expires ${manifest.expires}\n${commit} on ${RELEASE_BRANCH} of ${repo}, signed by release key ${key.id}\n`);
   } finally {
     await store.close();
   }

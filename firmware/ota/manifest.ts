@@ -4,7 +4,8 @@
  * (checkFiles): the signature by a key it trusts, its board and arch, a release counter above
  * the installed one (no rollback), expiry, total size, and each file's length and SHA-256.
  * Keys rotate by release: a release signed by a trusted key may add keys (addKeys), which the
- * device trusts once that release is installed.
+ * device trusts once that release is installed. A release may also carry OS images (root file
+ * systems, `os`) for full-system updates, one per board, each for the kernel its modules fit.
  */
 import crypto from 'node:crypto';
 import {
@@ -30,11 +31,16 @@ const MAX_FILES = 256;
 const MAX_MANIFEST_BYTES = 64 * 1024;
 const VERSION = /^\d{1,5}\.\d{1,5}\.\d{1,5}(?:-[0-9A-Za-z.-]{1,32})?$/;
 const BOARD = /^[a-z0-9][a-z0-9-]{0,31}$/;
+/** A kernel release as `uname -r` says it (6.12.57+deb13-arm64). */
+const KERNEL_RELEASE = /^[0-9A-Za-z][0-9A-Za-z._+~-]{0,63}$/;
 /** A release file's path: relative, slash-separated, no empty, `.` or `..` parts. */
 const FILE_PATH = /^(?!.*(?:^|\/)\.{1,2}(?:\/|$))[A-Za-z0-9@._+-]+(?:\/[A-Za-z0-9@._+-]+)*$/;
 
 /** A release file's digest as the manifest lists it: SHA-256, hex. */
 export const fileDigest = (bytes: Uint8Array): string => crypto.createHash('sha256').update(bytes).digest('hex');
+
+/** Where a release keeps a board's OS image (the squashfs of an OS slot, rootfs/build-image.sh). */
+export const osImagePath = (board: string): string => `os/${board}/rootfs.squashfs`;
 
 export interface ReleaseFile {
   path: string;
@@ -55,6 +61,11 @@ export interface ReleaseManifestFields {
   /** Sorted by path, each path once; MANIFEST_PATH itself is not listed. */
   files: ReleaseFile[];
   totalBytes: number;
+  /**
+   * OS images for full-system updates, by board: the kernel release their modules are for (an
+   * OS update keeps the kernel on the boot partition). Each one's file is osImagePath(board).
+   */
+  os: Record<string, string>;
   /** Release keys (base64url Ed25519) trusted from this release on. */
   addKeys: string[];
   /** The signing release key (base64url Ed25519). */
@@ -85,14 +96,21 @@ const MANIFEST: DocumentKind<ReleaseManifestFields> = {
     expires: isInstant,
     files: (value) => Array.isArray(value) && value.length >= 1 && value.length <= MAX_FILES && value.every(isFile),
     totalBytes: (value) => isCount(value, Number.MAX_SAFE_INTEGER),
+    os: (value) =>
+      typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length <= 16 && Object.entries(value).every(([board, kernel]) => BOARD.test(board) && typeof kernel === 'string' && KERNEL_RELEASE.test(kernel)),
     addKeys: (value) => Array.isArray(value) && value.length <= 8 && value.every((k) => isBase64url(k, 32)),
     key: (value) => isBase64url(value, 32),
   },
   consistent: (manifest) => {
     if (Date.parse(manifest.expires) <= Date.parse(manifest.created)) return 'expires is not after created';
     const paths = manifest.files.map((f) => f.path);
-    const stray = paths.find((path) => !manifest.arches.some((arch) => path.startsWith(`${arch}/`)));
-    if (stray !== undefined) return `${stray} is not under the directory of one of the release's arches`;
+    const osBoards = Object.keys(manifest.os);
+    const stray = paths.find((path) => !manifest.arches.some((arch) => path.startsWith(`${arch}/`)) && !osBoards.some((board) => path === osImagePath(board)));
+    if (stray !== undefined) return `${stray} is neither under the directory of one of the release's arches nor one of its OS images`;
+    const strayBoard = osBoards.find((board) => !manifest.boards.includes(board));
+    if (strayBoard !== undefined) return `an OS image for ${strayBoard}, which is not one of the release's boards`;
+    const missing = osBoards.find((board) => !paths.includes(osImagePath(board)));
+    if (missing !== undefined) return `no ${osImagePath(missing)} for the OS image of ${missing}`;
     if (paths.some((path, i) => i > 0 && path <= paths[i - 1]!)) return 'files are not sorted by path, each once';
     if (manifest.files.reduce((sum, f) => sum + f.length, 0) !== manifest.totalBytes) return 'totalBytes is not the sum of the files';
     return undefined;
@@ -104,8 +122,10 @@ export interface ReleaseContents {
   counter: number;
   boards: string[];
   arches: Arch[];
-  /** The release's files by path (MANIFEST_PATH excluded): each arch's app under `<arch>/`. */
+  /** The release's files by path (MANIFEST_PATH excluded): each arch's app under `<arch>/`, OS images at osImagePath. */
   files: ReadonlyMap<string, Uint8Array>;
+  /** The kernel release of each board's OS image among `files`. */
+  os?: Record<string, string>;
   /** How long devices accept the release (days from now). */
   validDays: number;
   addKeys?: Uint8Array[];
@@ -130,6 +150,7 @@ export function signRelease(key: SigningKey, release: ReleaseContents): ReleaseM
       expires: new Date(now.getTime() + release.validDays * 86_400_000).toISOString(),
       files,
       totalBytes: files.reduce((sum, f) => sum + f.length, 0),
+      os: release.os ?? {},
       addKeys: (release.addKeys ?? []).map((k) => Buffer.from(k).toString('base64url')),
       key: Buffer.from(key.publicKey).toString('base64url'),
     },
@@ -156,6 +177,8 @@ export interface DeviceFacts {
   now: Date;
   /** The most bytes its arch's app may have (what the inactive slot can hold). */
   maxTotalBytes: number;
+  /** Its OS slots: the kernel it runs and what the inactive one holds; undefined when it has none. */
+  os: { kernel: string; maxBytes: number } | undefined;
 }
 
 export type ReleaseVerdict = { ok: true } | { ok: false; installed: boolean; reason: string };
@@ -173,7 +196,20 @@ export function checkRelease(manifest: ReleaseManifest, device: DeviceFacts): Re
   if (device.now.getTime() >= Date.parse(manifest.expires)) return refuse(`release expired at ${manifest.expires}`);
   const appBytes = appFiles(manifest, device.arch).reduce((sum, file) => sum + file.length, 0);
   if (appBytes > device.maxTotalBytes) return refuse(`release of ${appBytes} bytes for ${device.arch}, this device takes at most ${device.maxTotalBytes}`);
+  const image = osImage(manifest, device.board);
+  if (image !== undefined) {
+    if (device.os === undefined) return refuse(`the release carries an OS image for ${device.board}, and this device has no OS slots to take it`);
+    if (image.kernel !== device.os.kernel) return refuse(`the OS image is for kernel ${image.kernel}, this device runs ${device.os.kernel} (a new kernel needs a new card image)`);
+    if (image.file.length > device.os.maxBytes) return refuse(`the OS image is ${image.file.length} bytes, the OS slot holds ${device.os.maxBytes}`);
+  }
   return { ok: true };
+}
+
+/** The release's OS image for `board` (its file and kernel release), if it carries one. */
+export function osImage(manifest: ReleaseManifest, board: string): { file: ReleaseFile; kernel: string } | undefined {
+  const kernel = manifest.os[board];
+  const file = manifest.files.find((f) => f.path === osImagePath(board));
+  return kernel === undefined || file === undefined ? undefined : { file, kernel };
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * A release on the laptop: each arch's app (the directory an app slot holds, made by
- * scripts/assemble-app.sh) under `<arch>/`, and manifest.json, signed by the release key —
+ * scripts/assemble-app.sh) under `<arch>/`, optionally boards' OS images (the root file system
+ * that rootfs/build-image.sh left in out/<board>/os/), and manifest.json, signed by the release key —
  * one commit on the `release` branch of out/release.git, ready for `git push <device> release`.
  * Files that did not change are the same blobs as before, so a push sends only what changed.
  */
@@ -8,15 +9,20 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { NymoteError } from '../runtime/index.js';
 import type { ObjectId, Store } from '../store/index.js';
-import { MANIFEST_PATH, formatManifest, parseManifest, signRelease, type Arch, type ReleaseManifest } from './manifest.js';
+import { MANIFEST_PATH, formatManifest, osImagePath, parseManifest, signRelease, type Arch, type ReleaseManifest } from './manifest.js';
 import type { ReleaseKey } from './release-keys.js';
 
 export const RELEASE_BRANCH = 'release';
+/** In a board's OS directory: the root file system, and the kernel release its modules are for. */
+export const OS_IMAGE_FILE = 'rootfs.squashfs';
+export const KERNEL_RELEASE_FILE = 'kernel-release';
 
 export interface ReleaseBuild {
   key: ReleaseKey;
   /** Each arch's app directory. */
   apps: ReadonlyMap<Arch, string>;
+  /** Boards' OS directories (rootfs.squashfs and kernel-release, as build-image.sh writes them to out/<board>/os). */
+  os?: ReadonlyMap<string, string>;
   version: string;
   /** Default: one above the last release on the branch (1 for the first). */
   counter?: number;
@@ -34,7 +40,20 @@ export async function buildRelease(repository: Store, build: ReleaseBuild): Prom
   for (const [arch, dir] of build.apps) {
     for (const file of filesUnder(dir)) files.set(`${arch}/${file}`, fs.readFileSync(path.join(dir, file)));
   }
-  const manifest = signRelease(build.key, { version: build.version, counter, boards: build.boards, arches: [...build.apps.keys()], files, validDays: build.validDays, ...(build.addKeys === undefined ? {} : { addKeys: build.addKeys }) });
+  const os: Record<string, string> = {};
+  for (const [board, dir] of build.os ?? []) {
+    if (!build.boards.includes(board)) throw new NymoteError('ERELEASE', `an OS image for ${board}, which is not one of --boards`);
+    const read = (name: string) => {
+      try {
+        return fs.readFileSync(path.join(dir, name));
+      } catch {
+        throw new NymoteError('ERELEASE', `no ${path.join(dir, name)} (make image BOARD=${board} writes it)`);
+      }
+    };
+    files.set(osImagePath(board), read(OS_IMAGE_FILE));
+    os[board] = read(KERNEL_RELEASE_FILE).toString('utf8').trim();
+  }
+  const manifest = signRelease(build.key, { version: build.version, counter, boards: build.boards, arches: [...build.apps.keys()], files, os, validDays: build.validDays, ...(build.addKeys === undefined ? {} : { addKeys: build.addKeys }) });
   const { commit } = await branch.transaction(
     (view) => {
       // The release is exactly these files: what the last one had and this one lacks goes.
@@ -42,7 +61,7 @@ export async function buildRelease(repository: Store, build: ReleaseBuild): Prom
       for (const [file, bytes] of files) view.set(file, bytes);
       view.set(MANIFEST_PATH, formatManifest(manifest));
     },
-    { message: `release ${build.version} (counter ${counter}) for ${manifest.arches.join(', ')}\n` },
+    { message: `release ${build.version} (counter ${counter}) for ${manifest.arches.join(', ')}${Object.keys(os).length === 0 ? '' : `, OS for ${Object.keys(os).join(', ')}`}\n` },
   );
   if (commit === undefined) throw new NymoteError('ERELEASE', 'the release made no commit');
   return { commit, manifest };

@@ -43,6 +43,8 @@ export interface SlotState {
   active: SlotName;
   /** Set (to `active`) while the active slot's release is on trial. */
   trial?: SlotName;
+  /** While on trial: the OS slot (os-slots.ts) the release's OS image was written to and is tried from. */
+  osTrial?: SlotName;
   /** The highest release counter ever committed here: a release must be above it (anti-rollback). */
   counter: number;
   slots: Partial<Record<SlotName, SlotRelease>>;
@@ -81,7 +83,7 @@ export class SlotDirectory {
     const active = isSlotName(parsed.active) ? parsed.active : 'a';
     return {
       active,
-      ...(parsed.trial === active ? { trial: active } : {}),
+      ...(parsed.trial === active ? { trial: active, ...(isSlotName(parsed.osTrial) ? { osTrial: parsed.osTrial } : {}) } : {}),
       counter: Number.isSafeInteger(parsed.counter) && parsed.counter! >= 0 ? parsed.counter! : 0,
       slots: Object.fromEntries(SLOTS.flatMap((slot) => (isSlotRelease(parsed.slots?.[slot]) ? [[slot, parsed.slots![slot]!]] : []))),
       addedKeys: strings(parsed.addedKeys).slice(-MAX_ADDED_KEYS),

@@ -35,13 +35,24 @@ export function lastOutcome(repository: Store): (OtaOutcome & { at: string }) | 
 }
 
 /** `ota status` and the web UI's dashboard: the slots, which one runs, and the last outcome, by name. */
-export function describeSlots(state: SlotState, runningSlot: SlotName | undefined, last: (OtaOutcome & { at: string }) | undefined): Record<string, string> {
+export function describeSlots(
+  state: SlotState,
+  runningSlot: SlotName | undefined,
+  last: (OtaOutcome & { at: string }) | undefined,
+  os?: { booted: SlotName; committed: SlotName },
+): Record<string, string> {
   const summary: Record<string, string> = {};
   for (const slot of SLOTS) {
     const release = state.slots[slot];
     const what = release === undefined ? (slot === 'a' ? 'the app the image was built with' : 'empty') : `release ${release.version} (counter ${release.counter})`;
     const marks = [slot === state.active ? 'active' : '', slot === state.trial ? 'on trial' : '', slot === runningSlot ? 'running' : '', release?.commit !== undefined && state.reverted.includes(release.commit) ? 'reverted' : ''].filter(Boolean);
     summary[`slot ${slot}`] = `${what}${marks.length > 0 ? ` [${marks.join(', ')}]` : ''}`;
+  }
+  if (os !== undefined) {
+    for (const slot of SLOTS) {
+      const marks = [slot === os.committed ? 'committed' : '', slot === state.osTrial ? 'on trial' : '', slot === os.booted ? 'running' : ''].filter(Boolean);
+      summary[`os rootfs-${slot}`] = marks.length > 0 ? marks.join(', ') : '-';
+    }
   }
   summary['anti-rollback'] = `releases above counter ${state.counter} are taken`;
   summary.last = last === undefined ? 'no update pushed yet' : `${formatStatus(last)} (${last.at})`;

@@ -1,13 +1,15 @@
 /**
  * The device side of an update, as a small state machine over the slots (slots.ts):
  *
- *   push to firmware.git ──pre-receive──▶ verified ──▶ staged in the inactive slot
- *        (refused: nothing written)                        │ post-receive: state.json active=new, trial=new
- *                                                          ▼ restart (nyinit starts the new slot)
+ *   push to firmware.git ──pre-receive──▶ verified ──▶ staged in the inactive slot (and its OS image
+ *        (refused: nothing written)                        │   written to the inactive OS slot)
+ *                                                          │ post-receive: state.json active=new, trial=new
+ *                                                          ▼ restart (nyinit starts the new slot), or with an
+ *                                                            OS image reboot (the initramfs tries the new OS once)
  *                                                       on trial ──health check passes──▶ committed
  *                                                          │ health fails / no health in time / 3 failed starts
  *                                                          ▼
- *                                                       reverted (the old slot runs again)
+ *                                                       reverted (the old slot runs again, on the old OS)
  *
  * Every step's outcome is recorded as a commit on refs/ota/status of firmware.git and logged.
  */
@@ -16,7 +18,8 @@ import path from 'node:path';
 import { NymoteError, describeError, type Logger } from '../runtime/index.js';
 import { GitHookRejection, type ReceiveContext, type ReceiveHooks } from '../git/index.js';
 import type { ObjectId, Store } from '../store/index.js';
-import { MANIFEST_PATH, appFiles, checkFiles, checkRelease, fileDigest, parseManifest, trustedAfter, type Arch, type ReleaseManifest } from './manifest.js';
+import { MANIFEST_PATH, appFiles, checkFiles, checkRelease, fileDigest, osImage, parseManifest, trustedAfter, type Arch, type ReleaseManifest } from './manifest.js';
+import type { OsSlots } from './os-slots.js';
 import { MAX_TRIAL_STARTS, SlotDirectory, otherSlot, type SlotName, type SlotState } from './slots.js';
 import { STATUS_REF, describeSlots, formatStatus, lastOutcome, type OtaOutcome } from './status.js';
 
@@ -43,8 +46,12 @@ export interface UpdaterOptions {
   imageKeys: readonly Uint8Array[];
   /** The most bytes an app may have; default: free space on the data partition plus the inactive slot, less a reserve. */
   maxAppBytes?: () => number;
+  /** The OS slots, when the image has them (the initramfs said so). */
+  os?: OsSlots | undefined;
   /** Stops the firmware so that nyinit starts the active slot. */
   restart: () => void;
+  /** Stops the firmware and reboots the device (onto another OS slot). */
+  reboot: () => void;
   log: Logger;
   now?: () => Date;
 }
@@ -54,6 +61,8 @@ interface Staged {
   commit: ObjectId;
   slot: SlotName;
   manifest: ReleaseManifest;
+  /** The OS slot its OS image was written to. */
+  osSlot?: SlotName;
 }
 
 export class Updater {
@@ -83,7 +92,7 @@ export class Updater {
   }
 
   private async verifyAndStage(ctx: ReceiveContext): Promise<void> {
-    const { slots, runningSlot, board, arch } = this.options;
+    const { slots, runningSlot, board, arch, os } = this.options;
     this.staged = undefined;
     if (runningSlot === undefined) throw new GitHookRejection('this firmware was not started from an app slot by nyinit: it cannot update itself');
     if (board === undefined || arch === undefined) throw new GitHookRejection('this image does not say which board it is for: it takes no release');
@@ -111,6 +120,7 @@ export class Updater {
       installedCounter: state.counter,
       now: this.now(),
       maxTotalBytes: this.options.maxAppBytes?.() ?? this.defaultMaxAppBytes(inactive),
+      os: os === undefined ? undefined : { kernel: os.facts.kernel, maxBytes: os.capacity(os.inactive) },
     });
     if (!verdict.ok && verdict.installed) {
       if (state.slots[state.active]?.commit !== update.new) throw new GitHookRejection(`release refused: ${verdict.reason}; another release needs a higher counter`);
@@ -156,8 +166,23 @@ export class Updater {
       if (error instanceof GitHookRejection) throw error;
       throw new GitHookRejection(`staging slot ${inactive} failed: ${describeError(error)}`);
     }
-    this.staged = { commit: update.new, slot: inactive, manifest };
-    ctx.progress(`staged release ${manifest.version} in slot ${inactive}`);
+    const image = osImage(manifest, board);
+    let osSlot: SlotName | undefined;
+    if (image !== undefined && os !== undefined) {
+      osSlot = os.inactive;
+      ctx.progress(`writing the OS image (${mib(image.file.length)}) to rootfs-${osSlot}`);
+      let shownTenth = 0;
+      try {
+        os.write(osSlot, view.get(image.file.path)!, image.file.sha256, (bytes) => {
+          const tenth = Math.floor((bytes / Math.max(image.file.length, 1)) * 10);
+          if (tenth > shownTenth && tenth < 10) ctx.progress(`writing rootfs-${osSlot}: ${(shownTenth = tenth) * 10}%`);
+        });
+      } catch (error) {
+        throw new GitHookRejection(`writing the OS image failed: ${describeError(error)}`);
+      }
+    }
+    this.staged = { commit: update.new, slot: inactive, manifest, ...(osSlot === undefined ? {} : { osSlot }) };
+    ctx.progress(`staged release ${manifest.version} in slot ${inactive}${osSlot === undefined ? '' : ` and rootfs-${osSlot}`}`);
   }
 
   private async switchToStaged(ctx: ReceiveContext): Promise<void> {
@@ -167,17 +192,23 @@ export class Updater {
     const { slots } = this.options;
     const state = slots.read();
     slots.clearTrialStarts();
+    // state.json first, then the OS try: a power cut between them boots the old OS with the
+    // trial recorded, which settleAfterStart reverts; the other order could run the new OS unrecorded.
     slots.write({
       ...state,
       active: staged.slot,
       trial: staged.slot,
+      ...(staged.osSlot === undefined ? {} : { osTrial: staged.osSlot }),
       slots: { ...state.slots, [staged.slot]: { version: staged.manifest.version, counter: staged.manifest.counter, commit: staged.commit, staged: this.now().toISOString() } },
     });
-    await this.record({ outcome: 'staged', version: staged.manifest.version, counter: staged.manifest.counter, commit: staged.commit, slot: staged.slot, detail: 'restarting on trial' });
-    ctx.progress(`switching to slot ${staged.slot} on trial: it must pass its health check within ${TRIAL_HEALTH_MS / 1000} s, else slot ${state.active} comes back`);
+    if (staged.osSlot !== undefined) this.options.os!.tryOnce(staged.osSlot);
+    const how = staged.osSlot === undefined ? 'restarting' : `rebooting into rootfs-${staged.osSlot}`;
+    await this.record({ outcome: 'staged', version: staged.manifest.version, counter: staged.manifest.counter, commit: staged.commit, slot: staged.slot, detail: `${how} on trial` });
+    ctx.progress(`${how}, slot ${staged.slot} on trial: it must pass its health check within ${TRIAL_HEALTH_MS / 1000} s, else the release before comes back`);
     ctx.progress(`the outcome: 'ota status' on the console, or git fetch <device> ${STATUS_REF}`);
     // After the push's answer has gone out.
-    setTimeout(() => this.options.restart(), 500).unref();
+    const { restart, reboot } = this.options;
+    setTimeout(staged.osSlot === undefined ? restart : reboot, 500).unref();
   }
 
   /**
@@ -194,6 +225,10 @@ export class Updater {
     const state = slots.read();
     if (state.trial === undefined) return;
     const release = state.slots[state.trial];
+    if (state.osTrial !== undefined && this.options.os?.booted !== state.osTrial) {
+      await this.revert(state, otherSlot(state.trial), `its OS did not start from rootfs-${state.osTrial}`);
+      return;
+    }
     if (runningSlot !== state.trial) {
       const { starts, timedOut } = slots.trialStarts();
       const reason = timedOut ? 'it did not pass its health check in time' : `it did not come up in ${Math.max(starts, MAX_TRIAL_STARTS)} starts`;
@@ -210,29 +245,41 @@ export class Updater {
     }
     if (problem !== undefined) {
       await this.revert(state, otherSlot(runningSlot), `health check failed: ${problem}`);
-      this.options.restart();
       return;
     }
+    // The OS first: a power cut after it boots the new OS with the trial still open, which is
+    // checked again; the other order could boot the old OS under a release recorded as installed.
+    if (state.osTrial !== undefined) this.options.os!.commit(state.osTrial);
     const current = slots.read();
     const manifest = release?.commit === undefined ? undefined : this.manifestOf(release.commit);
     slots.write({
       ...current,
       trial: undefined,
+      osTrial: undefined,
       counter: Math.max(current.counter, release?.counter ?? 0),
       addedKeys: manifest === undefined ? current.addedKeys : trustedAfter(this.trustedKeys(current), manifest).filter((key) => !this.options.imageKeys.some((own) => Buffer.from(own).equals(key))).map((key) => Buffer.from(key).toString('base64url')),
     });
     slots.clearTrialStarts();
-    await this.record({ outcome: 'installed', version: release?.version ?? '?', counter: release?.counter ?? 0, commit: release?.commit, slot: runningSlot, detail: 'health check passed' });
+    const onOs = state.osTrial === undefined ? '' : ` on rootfs-${state.osTrial}`;
+    await this.record({ outcome: 'installed', version: release?.version ?? '?', counter: release?.counter ?? 0, commit: release?.commit, slot: runningSlot, detail: `health check passed${onOs}` });
   }
 
-  /** Makes `to` the active slot again after the release on trial failed, and says so on the console. */
+  /**
+   * Makes `to` the active slot again after the release on trial failed, says so on the console,
+   * and gets back to what was committed: a reboot when the OS that runs is not the committed
+   * one, a restart when the app that runs is not `to`.
+   */
   private async revert(state: SlotState, to: SlotName, reason: string): Promise<void> {
     const failed = state.trial!;
     const release = state.slots[failed];
-    const { slots } = this.options;
-    slots.write({ ...state, active: to, trial: undefined, reverted: release?.commit === undefined ? state.reverted : [...state.reverted, release.commit] });
+    const { slots, os, runningSlot } = this.options;
+    slots.write({ ...state, active: to, trial: undefined, osTrial: undefined, reverted: release?.commit === undefined ? state.reverted : [...state.reverted, release.commit] });
     slots.clearTrialStarts();
-    await this.record({ outcome: 'reverted', version: release?.version ?? '?', counter: release?.counter ?? 0, commit: release?.commit, slot: failed, detail: `${reason}; slot ${to} is back` });
+    const rebooting = os !== undefined && os.booted !== os.committed();
+    const back = `slot ${to}${state.osTrial === undefined ? '' : ` and rootfs-${os?.committed() ?? otherSlot(state.osTrial)}`} ${rebooting ? 'come back after a reboot' : 'is back'}`;
+    await this.record({ outcome: 'reverted', version: release?.version ?? '?', counter: release?.counter ?? 0, commit: release?.commit, slot: failed, detail: `${reason}; ${back}` });
+    if (rebooting) this.options.reboot();
+    else if (runningSlot !== to) this.options.restart();
   }
 
   /**
@@ -258,7 +305,9 @@ export class Updater {
   status(): Record<string, string> {
     const { slots, runningSlot } = this.options;
     // Not from a slot (a laptop's `nymote run`): no firmware.git is made just to say so.
-    return describeSlots(slots.read(), runningSlot, runningSlot === undefined ? undefined : lastOutcome(this.options.repository()));
+    const { os } = this.options;
+    const osSlots = os === undefined ? undefined : { booted: os.booted, committed: os.committed() };
+    return describeSlots(slots.read(), runningSlot, runningSlot === undefined ? undefined : lastOutcome(this.options.repository()), osSlots);
   }
 
   private manifestOf(commit: ObjectId): ReleaseManifest | undefined {

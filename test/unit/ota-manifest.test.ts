@@ -12,7 +12,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import nacl from 'tweetnacl';
 
-import { ReleaseKey, appFiles, checkFiles, checkRelease, formatManifest, formatTrustedKeys, parseManifest, parseTrustedKeys, signRelease, trustedAfter, type DeviceFacts, type ReleaseManifest } from '../../firmware/ota/index.js';
+import { ReleaseKey, appFiles, osImage, checkFiles, checkRelease, formatManifest, formatTrustedKeys, parseManifest, parseTrustedKeys, signRelease, trustedAfter, type DeviceFacts, type ReleaseManifest } from '../../firmware/ota/index.js';
 import { tempDir } from '../_lib/tmp.js';
 
 const NOW = new Date('2026-11-30T12:00:00.000Z');
@@ -25,7 +25,7 @@ const files = new Map<string, Uint8Array>([
 const check = (m: ReleaseManifest, release: Map<string, Uint8Array>) => checkFiles(m, release.keys(), (path) => release.get(path));
 const key = ReleaseKey.init(tempDir('release-key'));
 const manifest = signRelease(key, { version: '0.2.0', counter: 7, boards: ['rpi3', 'rpi4'], arches: ['arm64', 'armhf'], files, validDays: 30, now: NOW });
-const device: DeviceFacts = { trusted: [key.publicKey], board: 'rpi4', arch: 'arm64', installedCounter: 6, now: NOW, maxTotalBytes: 1 << 20 };
+const device: DeviceFacts = { trusted: [key.publicKey], board: 'rpi4', arch: 'arm64', installedCounter: 6, now: NOW, maxTotalBytes: 1 << 20, os: undefined };
 
 const refusal = (m: ReleaseManifest, facts: Partial<DeviceFacts> = {}) => {
   const verdict = checkRelease(m, { ...device, ...facts });
@@ -91,8 +91,30 @@ test('parsing is strict', () => {
   assert.throws(() => parseManifest(edit((m) => (m.totalBytes = 1))), /totalBytes/);
   assert.throws(() => parseManifest(edit((m) => (m.arches = ['x86']))), /bad field arches/);
   assert.throws(() => parseManifest(edit((m) => (m.arches = ['arm64', 'arm64']))), /bad field arches/);
-  assert.throws(() => parseManifest(edit((m) => (m.arches = ['arm64']))), /armhf\/index\.js is not under the directory of one of the release's arches/);
+  assert.throws(() => parseManifest(edit((m) => (m.arches = ['arm64']))), /armhf\/index\.js is neither under the directory of one of the release's arches nor one of its OS images/);
+  assert.throws(() => parseManifest(edit((m) => (m.os = { rpi4: '../6.12' }))), /bad field os/);
+  assert.throws(() => parseManifest(edit((m) => (m.os = { rpi4: '6.12.57+deb13-arm64' }))), /no os\/rpi4\/rootfs\.squashfs for the OS image of rpi4/);
   assert.throws(() => parseManifest('{"a":"' + 'x'.repeat(70_000) + '"}'), /over 65536 bytes/);
+});
+
+test('an OS image: a file at os/<board>/rootfs.squashfs, for one of the boards, for the kernel the device runs, fitting its OS slot', () => {
+  const image = crypto.randomBytes(5000);
+  const withOs = new Map([...files, ['os/rpi4/rootfs.squashfs', image]]);
+  const m = signRelease(key, { version: '0.2.0', counter: 7, boards: ['rpi3', 'rpi4'], arches: ['arm64', 'armhf'], files: withOs, os: { rpi4: '6.12.57+deb13-arm64' }, validDays: 30, now: NOW });
+  assert.equal(parseManifest(formatManifest(m)), m);
+  assert.equal(osImage(m, 'rpi4'), { file: { path: 'os/rpi4/rootfs.squashfs', length: 5000, sha256: crypto.createHash('sha256').update(image).digest('hex') }, kernel: '6.12.57+deb13-arm64' });
+  assert.is(osImage(m, 'rpi3'), undefined);
+  const os = { kernel: '6.12.57+deb13-arm64', maxBytes: 1 << 20 };
+  assert.is(refusal(m, { os }), 'accepted');
+  assert.is(refusal(m, { board: 'rpi3', os: undefined }), 'accepted', 'a board without an OS image in the release takes its app');
+  assert.match(refusal(m), /carries an OS image for rpi4, and this device has no OS slots/);
+  assert.match(refusal(m, { os: { ...os, kernel: '6.12.48+deb13-arm64' } }), /OS image is for kernel 6\.12\.57\+deb13-arm64, this device runs 6\.12\.48\+deb13-arm64/);
+  assert.match(refusal(m, { os: { ...os, maxBytes: 4096 } }), /the OS image is 5000 bytes, the OS slot holds 4096/);
+  assert.equal(check(m, withOs), { ok: true });
+  assert.throws(
+    () => signRelease(key, { version: '0.2.0', counter: 7, boards: ['rpi3'], arches: ['arm64', 'armhf'], files: withOs, os: { rpi4: '6.12.57+deb13-arm64' }, validDays: 30, now: NOW }),
+    /OS image for rpi4, which is not one of the release's boards/,
+  );
 });
 
 test('keys rotate by release: a release signed by the old key adds the new one', () => {

@@ -14,7 +14,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
 import { GitHookRejection, type ReceiveContext } from '../../firmware/git/index.js';
-import { MANIFEST_PATH, ReleaseKey, SlotDirectory, Updater, buildRelease, lastOutcome, parseManifest, type Arch, type SlotName, type UpdaterOptions } from '../../firmware/ota/index.js';
+import { MANIFEST_PATH, OsSlots, ReleaseKey, SlotDirectory, Updater, buildRelease, lastOutcome, parseManifest, type Arch, type SlotName, type UpdaterOptions } from '../../firmware/ota/index.js';
 import { STATUS_REF } from '../../firmware/ota/status.js';
 import { LogSink } from '../../firmware/runtime/index.js';
 import { Store } from '../../firmware/store/index.js';
@@ -38,9 +38,10 @@ interface Device {
   slots: SlotDirectory;
   /** The firmware that runs from slot a, as the image starts it. */
   updater: Updater;
-  /** The firmware as it runs after nyinit started `slot`: same device, same store and slots. */
-  updaterIn(slot: SlotName): Updater;
+  /** The firmware as it runs after nyinit started `slot` (`more`: e.g. the OS slots it booted from): same device, same store and slots. */
+  updaterIn(slot: SlotName, more?: Partial<UpdaterOptions>): Updater;
   restarts: number;
+  reboots: number;
   /** Pushes `commit` to refs/heads/release (the ref's old value is not checked here), to `updater` (default: slot a's). */
   push(commit: string, options?: { ref?: string; pushOptions?: string[]; remove?: boolean; updater?: Updater }): Promise<{ progress: string[]; refused?: string }>;
   /** state.json, trial-starts and the slot directories, to compare before and after a refusal. */
@@ -58,9 +59,10 @@ function device(options: Partial<UpdaterOptions> = {}): Device {
     store,
     slots,
     restarts: 0,
+    reboots: 0,
     updater: undefined as unknown as Updater,
-    updaterIn: (slot) =>
-      new Updater({ slots, repository: () => store, runningSlot: slot, board: 'rpi4', arch: 'arm64', imageKeys: [key.publicKey], restart: () => dev.restarts++, log, ...options }),
+    updaterIn: (slot, more = {}) =>
+      new Updater({ slots, repository: () => store, runningSlot: slot, board: 'rpi4', arch: 'arm64', imageKeys: [key.publicKey], restart: () => dev.restarts++, reboot: () => dev.reboots++, log, ...options, ...more }),
     push: async (commit, { ref = 'refs/heads/release', pushOptions = [], remove = false, updater = dev.updater } = {}) => {
       const progress: string[] = [];
       const ctx: ReceiveContext = { repo: 'firmware', user: 'alice', store, updates: [{ ref, old: undefined, new: remove ? undefined : commit }], pushOptions, progress: (line) => progress.push(line) };
@@ -91,7 +93,7 @@ function device(options: Partial<UpdaterOptions> = {}): Device {
   return dev;
 }
 
-const release = (store: Store, version: string, counter: number, extra: { signer?: ReleaseKey; boards?: string[]; arches?: Arch[]; addKeys?: Uint8Array[]; dir?: string } = {}) =>
+const release = (store: Store, version: string, counter: number, extra: { signer?: ReleaseKey; boards?: string[]; arches?: Arch[]; addKeys?: Uint8Array[]; dir?: string; os?: Map<string, string> } = {}) =>
   buildRelease(store, {
     key: extra.signer ?? key,
     apps: new Map((extra.arches ?? ['arm64']).map((arch) => [arch, extra.dir ?? app(`${version}-${arch}`)])),
@@ -100,6 +102,7 @@ const release = (store: Store, version: string, counter: number, extra: { signer
     boards: extra.boards ?? ['rpi3', 'rpi4'],
     validDays: 30,
     ...(extra.addKeys === undefined ? {} : { addKeys: extra.addKeys }),
+    ...(extra.os === undefined ? {} : { os: extra.os }),
   });
 
 /** A commit like `base` with `change` applied to its tree (what a forger or a broken tool pushes). */
@@ -118,7 +121,7 @@ test('a good release: verified, staged whole into slot b, switched to on trial, 
   const { commit } = await release(dev.store, '0.2.0', 1, { dir, arches: ['arm64', 'armhf'] });
   const pushed = await dev.push(commit);
   assert.is(pushed.refused, undefined, pushed.progress.join('\n'));
-  assert.match(pushed.progress.join('\n'), /release 0\.2\.0 \(counter 1\) for rpi4\/arm64: signature, board, counter and expiry are good[^]*staged release 0\.2\.0 in slot b[^]*switching to slot b on trial/);
+  assert.match(pushed.progress.join('\n'), /release 0\.2\.0 \(counter 1\) for rpi4\/arm64: signature, board, counter and expiry are good[^]*staged release 0\.2\.0 in slot b[^]*restarting, slot b on trial/);
   for (const file of ['index.js', 'native/linux-arm64/sha1.node']) {
     assert.equal(fs.readFileSync(path.join(dev.slots.dir, 'b', file)), fs.readFileSync(path.join(dir, file)), file);
   }
@@ -259,6 +262,117 @@ test('ota rollback goes back to the release before, which ran here; the counter 
   assert.equal({ active: state.active, counter: state.counter }, { active: 'a', counter: 1 });
   await sleep(50);
   assert.is(lastOutcome(dev.store)?.outcome, 'rolled-back');
+});
+
+/** A board's OS directory as build-image.sh leaves it: the root file system and its kernel release. */
+function osDir(image: Uint8Array, kernel = 'test-kernel'): string {
+  const dir = tempDir('ota-os');
+  fs.writeFileSync(path.join(dir, 'rootfs.squashfs'), image);
+  fs.writeFileSync(path.join(dir, 'kernel-release'), `${kernel}\n`);
+  return dir;
+}
+
+/** OS slots on files (what the initramfs names NYMOTE_OS_A/B), booted from `booted`. */
+function osSlots(dir: string, booted: SlotName): OsSlots {
+  for (const slot of ['a', 'b']) {
+    const device = path.join(dir, `rootfs-${slot}`);
+    if (!fs.existsSync(device)) fs.writeFileSync(device, Buffer.alloc(256 * 1024, slot));
+  }
+  return new OsSlots(path.join(dir, 'firmware/os'), { booted, devices: { a: path.join(dir, 'rootfs-a'), b: path.join(dir, 'rootfs-b') }, kernel: 'test-kernel' });
+}
+
+test('an OS image: checked, written to the inactive OS slot, tried once after a reboot, committed with the app', async () => {
+  const root = tempDir('ota-os-device');
+  const dev = device({ os: osSlots(root, 'a') });
+  const image = crypto.randomBytes(100_000);
+  const { commit } = await release(dev.store, '0.5.0', 1, { boards: ['rpi4'], os: new Map([['rpi4', osDir(image)]]) });
+  const pushed = await dev.push(commit);
+  assert.is(pushed.refused, undefined, pushed.progress.join('\n'));
+  assert.match(pushed.progress.join('\n'), /writing the OS image \(0\.1 MiB\) to rootfs-b[^]*staged release 0\.5\.0 in slot b and rootfs-b[^]*rebooting into rootfs-b, slot b on trial/);
+  const written = fs.readFileSync(path.join(root, 'rootfs-b'));
+  assert.equal(written.subarray(0, image.length), image);
+  assert.equal(written.subarray(image.length), Buffer.alloc(256 * 1024 - image.length, 'b'), 'the rest of the slot is left alone');
+  assert.equal(fs.readFileSync(path.join(root, 'rootfs-a')), Buffer.alloc(256 * 1024, 'a'), 'the running OS is not touched');
+  assert.is(fs.readFileSync(path.join(root, 'firmware/os/try'), 'utf8'), 'b\n');
+  assert.not.ok(fs.existsSync(path.join(root, 'firmware/os/slot')), 'not committed before its trial');
+  assert.equal(dev.slots.read().osTrial, 'b');
+  await sleep(600);
+  assert.equal({ restarts: dev.restarts, reboots: dev.reboots }, { restarts: 0, reboots: 1 });
+
+  // The initramfs booted rootfs-b once (and removed try); nyinit started app slot b.
+  fs.rmSync(path.join(root, 'firmware/os/try'));
+  const onB = dev.updaterIn('b', { os: osSlots(root, 'b') });
+  await onB.settleAfterStart(async () => undefined);
+  assert.is(fs.readFileSync(path.join(root, 'firmware/os/slot'), 'utf8'), 'b\n');
+  const state = dev.slots.read();
+  assert.equal({ active: state.active, trial: state.trial, osTrial: state.osTrial, counter: state.counter }, { active: 'b', trial: undefined, osTrial: undefined, counter: 1 });
+  assert.match(lastOutcome(dev.store)!.detail, /health check passed on rootfs-b/);
+  const status = onB.status();
+  assert.equal({ a: status['os rootfs-a'], b: status['os rootfs-b'] }, { a: '-', b: 'committed, running' });
+});
+
+test('an OS image that does not start, or whose release fails its health check, ends on the old OS and app', async () => {
+  const root = tempDir('ota-os-device');
+  const dev = device({ os: osSlots(root, 'a') });
+  const zeros = Buffer.alloc(64 * 1024);
+  const { commit } = await release(dev.store, '0.5.0', 1, { boards: ['rpi4'], os: new Map([['rpi4', osDir(zeros)]]) });
+  assert.is((await dev.push(commit)).refused, undefined);
+  assert.equal(fs.readFileSync(path.join(root, 'rootfs-b')).subarray(0, zeros.length), zeros);
+  await sleep(600);
+  // The initramfs tried rootfs-b, could not mount it and rebooted: the committed rootfs-a came
+  // up, and nyinit started app slot b, as state.json says.
+  fs.rmSync(path.join(root, 'firmware/os/try'));
+  const inB = dev.updaterIn('b');
+  await inB.settleAfterStart(async () => undefined);
+  let state = dev.slots.read();
+  assert.equal({ active: state.active, trial: state.trial, osTrial: state.osTrial, reverted: state.reverted }, { active: 'a', trial: undefined, osTrial: undefined, reverted: [commit] });
+  assert.match(lastOutcome(dev.store)!.detail, /its OS did not start from rootfs-b; slot a and rootfs-a is back/);
+  assert.not.ok(fs.existsSync(path.join(root, 'firmware/os/slot')));
+  assert.equal({ restarts: dev.restarts, reboots: dev.reboots }, { restarts: 1, reboots: 1 }, 'the push rebooted; the revert restarts into app slot a, on the old OS already');
+
+  // Tried again on purpose: the OS comes up but the health check fails: a reboot to rootfs-a.
+  const retried = await release(dev.store, '0.5.1', 2, { boards: ['rpi4'], os: new Map([['rpi4', osDir(crypto.randomBytes(1000))]]) });
+  assert.is((await dev.push(retried.commit)).refused, undefined);
+  fs.rmSync(path.join(root, 'firmware/os/try'));
+  const onB = dev.updaterIn('b', { os: osSlots(root, 'b') });
+  const originalNow = Date.now;
+  let offset = 0;
+  Date.now = () => originalNow() + offset;
+  try {
+    await onB.settleAfterStart(async () => {
+      offset += 30_000;
+      return 'dns on 127.0.0.1:53: no answer';
+    });
+  } finally {
+    Date.now = originalNow;
+  }
+  state = dev.slots.read();
+  assert.equal({ active: state.active, trial: state.trial, osTrial: state.osTrial }, { active: 'a', trial: undefined, osTrial: undefined });
+  assert.match(lastOutcome(dev.store)!.detail, /health check failed: dns on 127\.0\.0\.1:53: no answer; slot a and rootfs-a come back after a reboot/);
+  await sleep(600);
+  assert.equal({ restarts: dev.restarts, reboots: dev.reboots }, { restarts: 1, reboots: 3 }, 'the second push and its revert each reboot too');
+});
+
+test('OS images are refused, with nothing written, for a device without OS slots, another kernel, or a slot too small', async () => {
+  const root = tempDir('ota-os-device');
+  const dev = device({ os: osSlots(root, 'a') });
+  const before = () => [dev.snapshot(), fs.readFileSync(path.join(root, 'rootfs-b')).toString('hex'), fs.existsSync(path.join(root, 'firmware/os'))].join('\n');
+  const start = before();
+  const image = crypto.randomBytes(1000);
+  const refusedFor = async (target: Device, os: Map<string, string>) => (await target.push((await release(target.store, '0.6.0', 1, { boards: ['rpi4'], os })).commit)).refused;
+  assert.match((await refusedFor(dev, new Map([['rpi4', osDir(image, '6.1.0-other')]])))!, /the OS image is for kernel 6\.1\.0-other, this device runs test-kernel/);
+  assert.match((await refusedFor(dev, new Map([['rpi4', osDir(crypto.randomBytes(300 * 1024))]])))!, /the OS image is 307200 bytes, the OS slot holds 262144/);
+  assert.is(before(), start);
+  const withoutOs = device();
+  assert.match((await refusedFor(withoutOs, new Map([['rpi4', osDir(image)]])))!, /carries an OS image for rpi4, and this device has no OS slots/);
+  const tampered = await altered(dev.store, (await release(dev.store, '0.6.0', 1, { boards: ['rpi4'], os: new Map([['rpi4', osDir(image)]]) })).commit, (view) => {
+    const bytes = Buffer.from(view.get('os/rpi4/rootfs.squashfs')!);
+    bytes[10] ^= 1;
+    view.set('os/rpi4/rootfs.squashfs', bytes);
+  });
+  assert.match((await dev.push(tampered)).refused!, /os\/rpi4\/rootfs\.squashfs does not match its SHA-256/);
+  assert.is(before(), start);
+  assert.is(dev.reboots + dev.restarts + withoutOs.restarts, 0);
 });
 
 test('state.json: unreadable or odd contents read as slot a with defaults, as nyinit reads them', () => {
