@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The SD-card image of a board: out/<board>/nymote-<board>.img, .img.xz and .img.bmap, plus
-# out/<board>/boot/ (vmlinuz, initrd.img, the dtb, cmdline) for QEMU's direct kernel boot.
+# out/<board>/boot/ (vmlinuz, initrd.img, the dtb, cmdline) for QEMU's direct kernel boot and
+# out/<board>/os/ (rootfs.squashfs and the kernel-release its modules are for) for full-system
+# updates (nymote release --os).
 #
 # usage: rootfs/build-image.sh BOARD          (make image BOARD=…; boards: board/*/board.json)
 #        rootfs/build-image.sh --check [BOARD] only checks the name (exit 2 and the list if bad)
@@ -13,7 +15,8 @@
 # Card layout (MBR; the partitions are found as described in rootfs/initramfs/init):
 #   1 boot      vfat "boot", 64 MiB: kernel, initramfs, dtbs, bootloader files (bootable flag)
 #   2 rootfs-a  squashfs (zstd), read-only OS: node and its libraries, nyinit, busybox, modules
-#   3 rootfs-b  the other OS slot, left empty (zeros: free in .xz and .bmap)
+#   3 rootfs-b  the other OS slot, left empty (zeros: free in .xz and .bmap) until an update
+#               writes it (firmware/ota/os-slots.ts; the initramfs picks the slot)
 #   4 data      ext4 "data", 256 MiB, grown to the card on first boot: firmware/a (the app),
 #               firmware/state.json, config/
 # Sunxi: U-Boot with its SPL at 8 KiB, before partition 1 (at 1 MiB). Squashfs rather than
@@ -63,7 +66,7 @@ die() { echo "build-image.sh[$board]: $*" >&2; exit 1; }
 # the work directory and renamed into out/<board>/ at the very end.
 # NYMOTE_IMAGE_OUT=DIR writes there instead of out/<board> (the reproducibility test).
 out=${NYMOTE_IMAGE_OUT:-$repo/out/$board}
-rm -rf "${out:?}/boot" "$out/nymote-$board.img" "$out/nymote-$board.img.xz" "$out/nymote-$board.img.bmap"
+rm -rf "${out:?}/boot" "$out/os" "$out/nymote-$board.img" "$out/nymote-$board.img.xz" "$out/nymote-$board.img.bmap"
 
 "$repo/scripts/apt-deps.sh" jq binutils kmod xz-utils zstd cpio fakeroot squashfs-tools e2fsprogs \
   dosfstools mtools fdisk bmap-tools u-boot-tools
@@ -81,7 +84,9 @@ kernel_package=$(field .kernel.package)
 flavour=$(field .kernel.flavour)
 dtb=$(jq -r '.kernel.dtb // empty' "$board_json")
 mapfile -t dtbs < <(jq -r '(.kernel.dtb // empty), (.kernel.dtbs // [])[]' "$board_json")
-cmdline="$(field .cmdline) root=LABEL=rootfs-a rootwait quiet"
+# panic=10: a kernel that panics (an OS slot on trial whose /sbin/nyinit does not run) reboots,
+# into the committed OS slot.
+cmdline="$(field .cmdline) rootwait quiet panic=10"
 bootloader=$(field .bootloader.kind)
 bootloader_package=$(jq -r '.bootloader.package // empty' "$board_json")
 mapfile -t boot_modules < <(jq -r '.modules.boot[]' "$board_json")
@@ -451,8 +456,14 @@ cp "$work/initrd.img" "$work/out-boot/initrd.img"
 [[ -n $dtb ]] && cp "$dtbdir/$dtb" "$work/out-boot/${dtb##*/}"
 echo "$cmdline" >"$work/out-boot/cmdline"
 
+# The OS slot's contents, for a release that updates the whole system.
+mkdir -p "$work/out-os"
+cp "$work/rootfs.img" "$work/out-os/rootfs.squashfs"
+echo "$kver" >"$work/out-os/kernel-release"
+
 # Finished names last, the image itself the very last.
 mv "$work/out-boot" "$out/boot"
+mv "$work/out-os" "$out/os"
 mv "$work/nymote-$board.img.bmap" "$out/"
 mv "$work/nymote-$board.img.xz" "$out/"
 mv "$img" "$out/"

@@ -8,6 +8,7 @@
 #          QEMU_SNAPSHOT=1 leaves the image untouched (writes go to a temporary overlay).
 #          QEMU_OVERLAY=FILE: writes go to FILE, a qcow2 overlay over the image made if missing
 #          and kept across runs (a device whose card survives power cuts; the image untouched).
+#          QEMU_REBOOT=1: the guest may reboot (by default a reboot ends QEMU).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,15 +22,17 @@ out=$repo/out/$board
 image=$out/nymote-$board.img
 [[ -f $image ]] || { echo "qemu.sh: no image for $board; run 'make image BOARD=$board' first" >&2; exit 1; }
 
-# The board's QEMU machine, disk and network devices, and its kernel command line.
+# The board's QEMU machine, disk and network devices, and its kernel command line: the image's
+# own (out/<board>/boot/cmdline, as its bootloader passes it) and what QEMU's machine needs.
 mapfile -t spec < <(node -e '
   const b = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
   if (!b.qemu) { console.error(`qemu.sh: board ${b.name} has no QEMU machine`); process.exit(1); }
   console.log(b.qemu.system); console.log(b.qemu.disk); console.log(b.qemu.net);
-  console.log(b.qemu.append ? `${b.cmdline} ${b.qemu.append}` : b.cmdline);
+  const cmdline = require("fs").readFileSync(process.argv[2], "utf8").trim();
+  console.log(b.qemu.append ? `${cmdline} ${b.qemu.append}` : cmdline);
   console.log(b.kernel.dtb ? require("path").basename(b.kernel.dtb) : "");
   for (const a of b.qemu.args) console.log(a);
-' "$repo/board/$board/board.json")
+' "$repo/board/$board/board.json" "$out/boot/cmdline")
 system=${spec[0]} disk=${spec[1]} net=${spec[2]} cmdline=${spec[3]} dtb=${spec[4]}
 machine=("${spec[@]:5}")
 "$repo/scripts/apt-deps.sh" qemu-system-arm qemu-utils device-tree-compiler
@@ -39,8 +42,9 @@ forwards=""
 for port in 80 443 143 993 587 25 53; do forwards+=",hostfwd=tcp:127.0.0.1:$((base + port))-:$port"; done
 forwards+=",hostfwd=udp:127.0.0.1:$((base + 53))-:53"
 
-args=("${machine[@]}" -nographic -no-reboot
-  -kernel "$out/boot/vmlinuz" -initrd "$out/boot/initrd.img" -append "$cmdline")
+args=("${machine[@]}" -nographic -kernel "$out/boot/vmlinuz" -initrd "$out/boot/initrd.img" -append "$cmdline")
+# A guest reboot ends QEMU, unless QEMU_REBOOT=1 (a full-system update reboots into its OS slot).
+[[ ${QEMU_REBOOT:-} == 1 ]] || args+=(-no-reboot)
 
 # Disk: a virtio disk, or the SoC's SD card, which QEMU wants a power of two in size: the card
 # is a qcow2 overlay of that size over the image (the image itself is never written; a new

@@ -225,14 +225,15 @@ export class Updater {
     const state = slots.read();
     if (state.trial === undefined) return;
     const release = state.slots[state.trial];
+    // What nyinit gave up on, if it did (it then started the other slot, or rebooted off an OS on trial).
+    const { starts, timedOut } = slots.trialStarts();
+    const gaveUp = timedOut ? 'it did not pass its health check in time' : starts >= MAX_TRIAL_STARTS ? `it did not come up in ${starts} starts` : undefined;
     if (state.osTrial !== undefined && this.options.os?.booted !== state.osTrial) {
-      await this.revert(state, otherSlot(state.trial), `its OS did not start from rootfs-${state.osTrial}`);
+      await this.revert(state, otherSlot(state.trial), gaveUp === undefined ? `its OS did not start from rootfs-${state.osTrial}` : `${gaveUp} on rootfs-${state.osTrial}`);
       return;
     }
     if (runningSlot !== state.trial) {
-      const { starts, timedOut } = slots.trialStarts();
-      const reason = timedOut ? 'it did not pass its health check in time' : `it did not come up in ${Math.max(starts, MAX_TRIAL_STARTS)} starts`;
-      await this.revert(state, runningSlot, reason);
+      await this.revert(state, runningSlot, gaveUp ?? `it did not come up in ${MAX_TRIAL_STARTS} starts`);
       return;
     }
     log.info('ota: release on trial, checking health', { slot: runningSlot, version: release?.version });

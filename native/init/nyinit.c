@@ -26,7 +26,9 @@
  *     so power cuts count too). After MAX_TRIAL_STARTS starts, or once a start has not been
  *     committed by Node (state.json without "trial") within NYINIT_TRIAL_TIMEOUT s, the
  *     other slot is started instead: "reverted" on the console. Node, started there, sees the
- *     trial it is not in and records the revert; nyinit never writes state.json.
+ *     trial it is not in and records the revert; nyinit never writes state.json. When the
+ *     initramfs booted an OS slot on trial (NYMOTE_OS_TRIAL=1), a failed trial reboots
+ *     instead: the committed OS comes back with the other slot (firmware/ota/os-slots.ts).
  *  6. reap every zombie; restart Node when it dies, after 1 s doubling to 60 s; the delay
  *     goes back to 1 s once Node has stayed up 60 s.
  *  7. hardware watchdog: pet it every timeout/2, but only while Node checks in (see below).
@@ -405,7 +407,16 @@ static void write_trial_starts(int count, const char *why) {
   if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) fsync(fd), close(fd);
 }
 
-/* The slot to start: the active one, unless its trial has run out of starts. */
+/* Whether the initramfs booted an OS slot that is on trial. */
+static int os_trial(void) {
+  const char *value = getenv("NYMOTE_OS_TRIAL");
+  return value && strcmp(value, "1") == 0;
+}
+
+static void request(enum action action, const char *arg);
+
+/* The slot to start: the active one, unless its trial has run out of starts (0: none, a reboot
+ * was requested). */
 static char choose_slot(void) {
   char json[4096];
   ssize_t n = read_state(json, sizeof json);
@@ -419,6 +430,12 @@ static char choose_slot(void) {
   int starts = read_trial_starts();
   char other = active == 'a' ? 'b' : 'a';
   if (starts >= MAX_TRIAL_STARTS) {
+    if (os_trial()) {
+      say("reverted: the update in slot %c failed its trial (%d starts); rebooting to the committed "
+          "OS", active, starts);
+      request(REBOOT, NULL);
+      return 0;
+    }
     say("reverted: the update in slot %c failed its trial (%d starts); starting slot %c", active,
         starts, other);
     return other;
@@ -473,6 +490,7 @@ static void start_node(void) {
   char index_js[PATH_MAX], rel[64], line[512];
   char *argv[MAX_FLAGS + 4];
   char slot = choose_slot(), slot_name[2] = {slot, '\0'};
+  if (!slot) return;
   snprintf(rel, sizeof rel, "/data/firmware/%c/index.js", slot);
   setenv("NYMOTE_SLOT", slot_name, 1);
   rooted(index_js, rel);
@@ -746,6 +764,7 @@ int main(void) {
     if (!node_pid && restart_at >= 0 && now >= restart_at) {
       restart_at = -1;
       start_node();
+      if (pending != NONE) break; /* it asked for a reboot instead */
     }
     watchdog_tick(now);
     trial_tick(now);

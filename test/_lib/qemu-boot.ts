@@ -110,6 +110,10 @@ export function runAsync(command: string, args: string[], timeoutMs: number): Pr
   });
 }
 
+/** PUT or GET of a file in the owner's store (main branch) over the forwarded HTTPS port, with curl. */
+export const ownerFile = (session: BoardSession, method: 'PUT' | 'GET', body?: string) =>
+  runAsync('curl', ['-sS', '-k', '--max-time', '20', '-u', `owner:${OWNER_PASSWORD}`, '-X', method, ...(body === undefined ? [] : ['--data-binary', body]), `https://127.0.0.1:${session.base + 443}/api/v1/owner/tree/main/ota/marker.txt`], 30_000);
+
 export interface BoardSession {
   qemu: ChildProcessWithoutNullStreams;
   exited: Promise<number | null>;
@@ -126,24 +130,24 @@ export interface BoardSession {
 /**
  * The board's image under QEMU (scripts/qemu.sh), its services on host ports from a random
  * base; the image untouched (writes go to a throw-away overlay, or to `overlay`, a qcow2 file
- * kept across boots).
+ * kept across boots). A guest reboot ends QEMU unless `reboot`.
  */
-export async function startBoard(board: string, overlay?: string): Promise<BoardSession> {
+export async function startBoard(board: string, { overlay, reboot = false }: { overlay?: string; reboot?: boolean } = {}): Promise<BoardSession> {
   const image = path.join(REPO, 'out', board, `nymote-${board}.img`);
   assert.ok(fs.existsSync(image), `${image} is missing: make image BOARD=${board}`);
   // QEMU's host forwarding fails when a port of the chosen base is taken (say by an earlier
   // test's socket in TIME_WAIT, which a node listener would not even notice): another base then.
   // Bases stay below the ephemeral port range (32768…).
   for (let attempt = 1; ; attempt++) {
-    const session = launch(board, 20000 + Math.floor(Math.random() * 10000), overlay);
+    const session = launch(board, 20000 + Math.floor(Math.random() * 10000), overlay, reboot);
     // Such a failure ends QEMU within seconds (qemu.sh first checks its packages); the boot goes on meanwhile.
     const early = await Promise.race([session.exited, new Promise<'running'>((r) => setTimeout(() => r('running'), 10_000))]);
     if (early === 'running' || attempt === 5 || !/Could not set up host forwarding/.test(session.serial)) return session;
   }
 }
 
-function launch(board: string, base: number, overlay: string | undefined): BoardSession {
-  const env = { ...process.env, QEMU_PORT_BASE: String(base), ...(overlay === undefined ? { QEMU_SNAPSHOT: '1' } : { QEMU_OVERLAY: overlay }) };
+function launch(board: string, base: number, overlay: string | undefined, reboot: boolean): BoardSession {
+  const env = { ...process.env, QEMU_PORT_BASE: String(base), ...(overlay === undefined ? { QEMU_SNAPSHOT: '1' } : { QEMU_OVERLAY: overlay }), ...(reboot ? { QEMU_REBOOT: '1' } : {}) };
   const qemu = spawn(path.join(REPO, 'scripts', 'qemu.sh'), [board], { env, stdio: ['pipe', 'pipe', 'pipe'] });
   let position = 0;
   const session: BoardSession = {
@@ -191,10 +195,14 @@ export async function setUpOwner({ expect, type }: BoardSession): Promise<void> 
 }
 
 /**
- * Pushes an update with git over HTTPS: this arch's app with one line more, signed with the test
- * release key the image trusts (make boot-image). Resolves once the push is answered.
+ * Pushes an update with git over HTTPS: this arch's app with one line more (and with `os`, the
+ * board's OS directory as build-image.sh writes out/<board>/os), signed with the test release
+ * key the image trusts (make boot-image). Resolves once the push is answered.
  */
-export async function pushUpdate(session: BoardSession, release: { board: string; arch: 'arm64' | 'armhf'; version: string; counter: number; seconds: number; repo?: string }): Promise<{ status: number | null; stderr: string }> {
+export async function pushUpdate(
+  session: BoardSession,
+  release: { board: string; arch: 'arm64' | 'armhf'; version: string; counter: number; seconds: number; repo?: string; os?: string },
+): Promise<{ status: number | null; stderr: string }> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'boot-update-'));
   try {
     const app = path.join(work, 'app');
@@ -202,7 +210,7 @@ export async function pushUpdate(session: BoardSession, release: { board: string
     assert.is(assembled.status, 0, assembled.stderr);
     fs.appendFileSync(path.join(app, 'index.js'), `// update ${release.version}\n`);
     const repo = release.repo ?? path.join(work, 'release.git');
-    const made = await runAsync(process.execPath, [path.join(REPO, 'dist/firmware/index.js'), 'release', '--data', TEST_RELEASE, '--repo', repo, '--version', release.version, '--counter', String(release.counter), '--boards', release.board, `${release.arch}=${app}`], 60_000);
+    const made = await runAsync(process.execPath, [path.join(REPO, 'dist/firmware/index.js'), 'release', '--data', TEST_RELEASE, '--repo', repo, '--version', release.version, '--counter', String(release.counter), '--boards', release.board, ...(release.os === undefined ? [] : ['--os', `${release.board}=${release.os}`]), `${release.arch}=${app}`], 120_000);
     assert.is(made.status, 0, made.stderr);
     // Over HTTPS (credentials are refused on plain HTTP from another machine). The device's
     // certificate names the device, not the forwarded 127.0.0.1: not verified here.

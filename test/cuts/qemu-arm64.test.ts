@@ -15,7 +15,7 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
-import { OWNER_PASSWORD, pushUpdate, runAsync, setUpOwner, startBoard, type BoardSession } from '../_lib/qemu-boot.js';
+import { ownerFile, pushUpdate, runAsync, setUpOwner, startBoard, type BoardSession } from '../_lib/qemu-boot.js';
 
 const BOARD = 'qemu-arm64';
 const CUTS = Number(process.env.CUTS ?? 20);
@@ -23,13 +23,10 @@ const CUTS = Number(process.env.CUTS ?? 20);
 const WINDOW_MS = 45_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-// Never spawnSync while QEMU runs: its serial output must keep being read (see runAsync).
-const api = (session: BoardSession, method: string, body?: string) =>
-  runAsync('curl', ['-sS', '-k', '--max-time', '20', '-u', `owner:${OWNER_PASSWORD}`, '-X', method, ...(body === undefined ? [] : ['--data-binary', body]), `https://127.0.0.1:${session.base + 443}/api/v1/owner/tree/main/cuts/marker.txt`], 30_000);
 
 /** Boots the card and waits until the firmware is ready and no trial is left. */
 async function bootSettled(overlay: string): Promise<BoardSession> {
-  const session = await startBoard(BOARD, overlay);
+  const session = await startBoard(BOARD, { overlay });
   await session.expect(/msg="?ready"?/, 240);
   // A trial cut short goes on: wait for its outcome (or a revert, if it ran out of starts).
   for (let i = 0; i < 20; i++) {
@@ -47,11 +44,11 @@ test(`qemu-arm64: ${CUTS} power cuts at random moments of an update; each boot r
   const overlay = path.join(work, 'card.qcow2');
   const releases = path.join(work, 'release.git');
   const marker = crypto.randomBytes(8).toString('hex');
-  let session = await startBoard(BOARD, overlay);
+  let session = await startBoard(BOARD, { overlay });
   try {
     await session.expect(/msg="?ready"?/, 240);
     await setUpOwner(session);
-    const put = await api(session, 'PUT', marker);
+    const put = await ownerFile(session, 'PUT', marker);
     assert.match(put.stdout, /"commit"/, `${put.stdout}${put.stderr}`);
     const tally: Record<string, number> = {};
     for (let cut = 1; cut <= CUTS; cut++) {
@@ -73,7 +70,7 @@ test(`qemu-arm64: ${CUTS} power cuts at random moments of an update; each boot r
       const running = /slot ([ab]): ([^\n]*)\[[^\]]*running/.exec(session.serial.slice(-3000));
       assert.ok(running !== null, `${where}: ota status names no running slot:\n${session.serial.slice(-3000)}`);
       assert.match(running[2]!, /^(the app the image was built with|release 0\.9\.\d+ \(counter \d+\)) $/, where);
-      assert.is((await api(session, 'GET')).stdout, marker, `${where}: the owner's file`);
+      assert.is((await ownerFile(session, 'GET')).stdout, marker, `${where}: the owner's file`);
       const outcome = running[2]!.includes(`0.9.${cut} `) ? 'new release' : 'release before';
       tally[outcome] = (tally[outcome] ?? 0) + 1;
     }

@@ -331,7 +331,7 @@ ${IDLE}`,
   }
 });
 
-test('an update on trial: exit 103 switches at once; 3 crashed starts, or no commit in time, start the other slot; a committed trial is left alone', async () => {
+test('an update on trial: exit 103 switches at once; 3 crashed starts, or no commit in time, start the other slot (on an OS on trial: reboot); a committed trial is left alone', async () => {
   // Slot a plays the old firmware that staged an update: once, it switches state.json to b on trial and exits 103.
   const child = `${TERM_TRAP}
 echo "$NYMOTE_SLOT $(date +%s%N)" >> "$FAKE_OUT/starts"
@@ -367,6 +367,14 @@ ${IDLE}`;
     assert.match(init.log(), /slot b was not committed within 1 s: stopping it/);
     assert.is(trialStarts(init), '3 timeout');
     assert.ok(init.outFile('signals').includes('node'), 'the hung start got SIGTERM first');
+  });
+  // On an OS slot the initramfs tries once, a failed trial reboots (to the committed OS) instead.
+  await run('crash', { NYMOTE_OS_TRIAL: '1' }, async (init, starts) => {
+    assert.is(await init.exit(15_000), 0, init.log());
+    assert.equal(starts(), ['a', 'b', 'b', 'b'], init.log());
+    assert.match(init.log(), /reverted: the update in slot b failed its trial \(3 starts\); rebooting to the committed OS/);
+    assert.is(init.action(), 'reboot\n');
+    assert.is(trialStarts(init), '3');
   });
   await run('commit', { NYINIT_TRIAL_TIMEOUT: '1' }, async (init, starts) => {
     await waitFor('the commit', () => !state(init).includes('trial') || undefined, 5000, init.log);

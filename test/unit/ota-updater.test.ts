@@ -351,6 +351,16 @@ test('an OS image that does not start, or whose release fails its health check, 
   assert.match(lastOutcome(dev.store)!.detail, /health check failed: dns on 127\.0\.0\.1:53: no answer; slot a and rootfs-a come back after a reboot/);
   await sleep(600);
   assert.equal({ restarts: dev.restarts, reboots: dev.reboots }, { restarts: 1, reboots: 3 }, 'the second push and its revert each reboot too');
+
+  // Once more: on rootfs-b the app never came up; nyinit rebooted after 3 starts, rootfs-a came back with app slot a.
+  const third = await release(dev.store, '0.5.2', 3, { boards: ['rpi4'], os: new Map([['rpi4', osDir(crypto.randomBytes(1000))]]) });
+  assert.is((await dev.push(third.commit)).refused, undefined);
+  await sleep(600);
+  fs.rmSync(path.join(root, 'firmware/os/try'));
+  fs.writeFileSync(path.join(dev.slots.dir, 'trial-starts'), '3\n');
+  await dev.updaterIn('a', { os: osSlots(root, 'a') }).settleAfterStart(async () => undefined);
+  assert.match(lastOutcome(dev.store)!.detail, /it did not come up in 3 starts on rootfs-b; slot a and rootfs-a is back/);
+  assert.equal({ restarts: dev.restarts, reboots: dev.reboots }, { restarts: 1, reboots: 4 }, 'already back on both: nothing more to do');
 });
 
 test('OS images are refused, with nothing written, for a device without OS slots, another kernel, or a slot too small', async () => {
