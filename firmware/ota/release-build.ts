@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { NymoteError } from '../runtime/index.js';
 import type { ObjectId, Store } from '../store/index.js';
-import { MANIFEST_PATH, formatManifest, osImagePath, parseManifest, signRelease, type Arch, type ReleaseManifest } from './manifest.js';
+import { MANIFEST_PATH, formatManifest, osImagePath, signRelease, type Arch, type ReleaseManifest } from './manifest.js';
 import type { ReleaseKey } from './release-keys.js';
 
 export const RELEASE_BRANCH = 'release';
@@ -34,8 +34,7 @@ export interface ReleaseBuild {
 /** Commits the release onto RELEASE_BRANCH of `repository`; its commit and manifest. */
 export async function buildRelease(repository: Store, build: ReleaseBuild): Promise<{ commit: ObjectId; manifest: ReleaseManifest }> {
   const branch = repository.branch(RELEASE_BRANCH);
-  const previous = branch.get(MANIFEST_PATH);
-  const counter = build.counter ?? (previous === undefined ? 1 : parseManifest(previous).counter + 1);
+  const counter = build.counter ?? lastCounter(branch.get(MANIFEST_PATH)) + 1;
   const files = new Map<string, Uint8Array>();
   for (const [arch, dir] of build.apps) {
     for (const file of filesUnder(dir)) files.set(`${arch}/${file}`, fs.readFileSync(path.join(dir, file)));
@@ -65,6 +64,22 @@ export async function buildRelease(repository: Store, build: ReleaseBuild): Prom
   );
   if (commit === undefined) throw new NymoteError('ERELEASE', 'the release made no commit');
   return { commit, manifest };
+}
+
+/**
+ * The counter of the release before (0 for none), read without the checks a device makes: it
+ * is this laptop's own, and an older manifest format still says its counter.
+ */
+function lastCounter(manifest: Buffer | undefined): number {
+  if (manifest === undefined) return 0;
+  let counter: unknown;
+  try {
+    counter = (JSON.parse(manifest.toString('utf8')) as { counter?: unknown }).counter;
+  } catch {
+    // reported below
+  }
+  if (!Number.isSafeInteger(counter)) throw new NymoteError('ERELEASE', `the last release's ${MANIFEST_PATH} says no counter: give one (--counter)`);
+  return counter as number;
 }
 
 /** Every regular file below `dir`, relative, sorted; anything else (a symlink, a device) is refused. */

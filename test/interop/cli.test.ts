@@ -28,6 +28,9 @@ test('usage errors: one line on stderr, exit 2', () => {
     [['user', 'add'], /missing NAME/],
     [['user', 'list', 'extra'], /unexpected argument 'extra'/],
     [['version', '--data'], /needs a value/],
+    [['release', '--repo', 'r.git', '--version', '1.0.0'], /--repo, --version and --boards are needed/],
+    [['release', '--repo', 'r.git', '--version', '1.0.0', '--boards', 'rpi4', 'arm64'], /'arm64' is not ARCH=APPDIR/],
+    [['release', '--repo', 'r.git', '--version', '1.0.0', '--boards', 'rpi4', '--os', 'rpi3=out/rpi3/os', 'arm64=app'], /--os 'rpi3=out\/rpi3\/os' is not BOARD=OSDIR with BOARD one of --boards/],
   ];
   for (const [args, message] of cases) {
     const result = nymote(args, { env: { NYMOTE_DATA: tempDir() } });
