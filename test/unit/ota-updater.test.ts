@@ -115,6 +115,21 @@ async function altered(store: Store, base: string, change: (view: ReturnType<Sto
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Settles a trial whose self-test keeps answering `problem`, its 60 s health window on a fast clock. */
+async function settleFailing(updater: Updater, problem: string): Promise<void> {
+  const originalNow = Date.now;
+  let offset = 0;
+  Date.now = () => originalNow() + offset;
+  try {
+    await updater.settleAfterStart(async () => {
+      offset += 20_000;
+      return problem;
+    });
+  } finally {
+    Date.now = originalNow;
+  }
+}
+
 test('a good release: verified, staged whole into slot b, switched to on trial, restart asked for', async () => {
   const dev = device();
   const dir = app('good');
@@ -209,19 +224,7 @@ test('trial: a failing self-test reverts at once; a trial nyinit gave up on is r
   const dev = device();
   const bad = await release(dev.store, '0.2.0', 1);
   await dev.push(bad.commit);
-  const inB = dev.updaterIn('b');
-  const originalNow = Date.now;
-  // The 60 s health window on a fast clock.
-  let offset = 0;
-  Date.now = () => originalNow() + offset;
-  try {
-    await inB.settleAfterStart(async () => {
-      offset += 20_000;
-      return 'imap on 127.0.0.1:143: closed without a greeting';
-    });
-  } finally {
-    Date.now = originalNow;
-  }
+  await settleFailing(dev.updaterIn('b'), 'imap on 127.0.0.1:143: closed without a greeting');
   let state = dev.slots.read();
   assert.equal({ active: state.active, trial: state.trial, reverted: state.reverted, counter: state.counter }, { active: 'a', trial: undefined, reverted: [bad.commit], counter: 0 });
   assert.match(JSON.stringify(lastOutcome(dev.store)), /"outcome":"reverted".*health check failed: imap on 127\.0\.0\.1:143: closed without a greeting; slot a is back/);
@@ -334,18 +337,7 @@ test('an OS image that does not start, or whose release fails its health check, 
   const retried = await release(dev.store, '0.5.1', 2, { boards: ['rpi4'], os: new Map([['rpi4', osDir(crypto.randomBytes(1000))]]) });
   assert.is((await dev.push(retried.commit)).refused, undefined);
   fs.rmSync(path.join(root, 'firmware/os/try'));
-  const onB = dev.updaterIn('b', { os: osSlots(root, 'b') });
-  const originalNow = Date.now;
-  let offset = 0;
-  Date.now = () => originalNow() + offset;
-  try {
-    await onB.settleAfterStart(async () => {
-      offset += 30_000;
-      return 'dns on 127.0.0.1:53: no answer';
-    });
-  } finally {
-    Date.now = originalNow;
-  }
+  await settleFailing(dev.updaterIn('b', { os: osSlots(root, 'b') }), 'dns on 127.0.0.1:53: no answer');
   state = dev.slots.read();
   assert.equal({ active: state.active, trial: state.trial, osTrial: state.osTrial }, { active: 'a', trial: undefined, osTrial: undefined });
   assert.match(lastOutcome(dev.store)!.detail, /health check failed: dns on 127\.0\.0\.1:53: no answer; slot a and rootfs-a come back after a reboot/);
