@@ -61,13 +61,17 @@ export class OsSlots {
     return isSlotName(text) ? text : 'a';
   }
 
-  /** Bytes the slot's device holds: a block device's size from sysfs, a file's (tests) from stat. */
+  /** Bytes the slot's device holds (0 when it cannot be read): a block device's size from sysfs, a file's (tests) from stat. */
   capacity(slot: SlotName): number {
-    const device = this.facts.devices[slot];
-    const stats = fs.statSync(device);
-    if (!stats.isBlockDevice()) return stats.size;
-    const sectors = readFileIfExists(`/sys/class/block/${path.basename(fs.realpathSync(device))}/size`);
-    return sectors === undefined ? 0 : Number.parseInt(sectors, 10) * 512;
+    try {
+      const device = this.facts.devices[slot];
+      const stats = fs.statSync(device);
+      if (!stats.isBlockDevice()) return stats.size;
+      const sectors = readFileIfExists(`/sys/class/block/${path.basename(fs.realpathSync(device))}/size`);
+      return sectors === undefined ? 0 : Number.parseInt(sectors, 10) * 512;
+    } catch {
+      return 0;
+    }
   }
 
   /**

@@ -70,7 +70,7 @@ test(`two builds of ${BOARD} are byte-identical`, () => {
     };
     build('one');
     const files = digests(path.join(root, 'one'));
-    for (const name of [`nymote-${BOARD}.img`, `nymote-${BOARD}.img.xz`, `nymote-${BOARD}.img.bmap`, 'boot/vmlinuz', 'boot/initrd.img']) {
+    for (const name of [`nymote-${BOARD}.img`, `nymote-${BOARD}.img.xz`, `nymote-${BOARD}.img.bmap`, 'boot/vmlinuz', 'boot/initrd.img', 'os/rootfs.squashfs', 'os/kernel-release']) {
       assert.ok(files[name], `no ${name} in the output`);
     }
     build('two');
