@@ -207,7 +207,7 @@ export function checkRelease(manifest: ReleaseManifest, device: DeviceFacts): Re
 
 /** The release's OS image for `board` (its file and kernel release), if it carries one. */
 export function osImage(manifest: ReleaseManifest, board: string): { file: ReleaseFile; kernel: string } | undefined {
-  const kernel = manifest.os[board];
+  const kernel = Object.hasOwn(manifest.os, board) ? manifest.os[board] : undefined;
   const file = manifest.files.find((f) => f.path === osImagePath(board));
   return kernel === undefined || file === undefined ? undefined : { file, kernel };
 }

@@ -41,7 +41,6 @@ export async function buildRelease(repository: Store, build: ReleaseBuild): Prom
   }
   const os: Record<string, string> = {};
   for (const [board, dir] of build.os ?? []) {
-    if (!build.boards.includes(board)) throw new NymoteError('ERELEASE', `an OS image for ${board}, which is not one of --boards`);
     const read = (name: string) => {
       try {
         return fs.readFileSync(path.join(dir, name));
