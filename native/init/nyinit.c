@@ -268,7 +268,11 @@ static void unmount_all(void) {
   for (size_t i = 0; i < sizeof targets / sizeof *targets; i++) {
     char target[PATH_MAX];
     rooted(target, targets[i]);
-    if (!is_mount_point(target) || umount2(target, 0) == 0) continue;
+    if (!is_mount_point(target)) continue;
+    if (umount2(target, 0) == 0) {
+      say("unmounted %s", targets[i]);
+      continue;
+    }
     /* Still busy (a process we could not kill): read-only is as good for the card. */
     if (mount(NULL, target, NULL, MS_REMOUNT | MS_RDONLY, NULL) != 0)
       say("cannot unmount or remount %s read-only: %s", target, strerror(errno));
