@@ -1,5 +1,5 @@
 /**
- * Power cuts in QEMU during updates (`make test-cuts`; not in `make test`: about 40 minutes).
+ * Power cuts in QEMU during updates (`make test-cuts`; not in `make test`: about 25 minutes).
  * A qemu-arm64 device whose card survives its power cuts (a qcow2 overlay over the image) is
  * set up once, and a file is written to the owner's store. Then, CUTS times (default 20), a
  * signed release is pushed with git and QEMU is killed (SIGKILL: the guest's page cache is lost,
