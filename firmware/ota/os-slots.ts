@@ -100,13 +100,17 @@ export class OsSlots {
 
   /** The next boot, and only that one, is from `slot`. */
   tryOnce(slot: SlotName): void {
-    fs.mkdirSync(this.dir, { recursive: true });
-    writeFileDurable(path.join(this.dir, OS_TRY_FILE), `${slot}\n`);
+    this.name(OS_TRY_FILE, slot);
   }
 
   /** Every boot from now on is from `slot`. */
   commit(slot: SlotName): void {
+    this.name(OS_SLOT_FILE, slot);
+  }
+
+  /** Writes `slot` into one of the initramfs's files, durably. */
+  private name(file: string, slot: SlotName): void {
     fs.mkdirSync(this.dir, { recursive: true });
-    writeFileDurable(path.join(this.dir, OS_SLOT_FILE), `${slot}\n`);
+    writeFileDurable(path.join(this.dir, file), `${slot}\n`);
   }
 }

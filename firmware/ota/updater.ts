@@ -141,7 +141,7 @@ export class Updater {
     ctx.progress(`every file matches the manifest (${manifest.files.length} files); staging ${app.length} files (${mib(appBytes)}) in slot ${inactive}`);
 
     let written = 0;
-    let shownTenth = 0;
+    const stagingProgress = tenthsShown(ctx, `staging slot ${inactive}`, appBytes);
     try {
       // One file in memory at a time.
       const appBytesOf = function* () {
@@ -155,11 +155,7 @@ export class Updater {
       slots.stage(
         inactive,
         appBytesOf(),
-        (_, bytes) => {
-          written += bytes;
-          const tenth = Math.floor((written / Math.max(appBytes, 1)) * 10);
-          if (tenth > shownTenth && tenth < 10) ctx.progress(`staging slot ${inactive}: ${(shownTenth = tenth) * 10}%`);
-        },
+        (_, bytes) => stagingProgress((written += bytes)),
       );
     } catch (error) {
       slots.removeStaging();
@@ -171,12 +167,8 @@ export class Updater {
     if (image !== undefined && os !== undefined) {
       osSlot = os.inactive;
       ctx.progress(`writing the OS image (${mib(image.file.length)}) to rootfs-${osSlot}`);
-      let shownTenth = 0;
       try {
-        os.write(osSlot, view.get(image.file.path)!, image.file.sha256, (bytes) => {
-          const tenth = Math.floor((bytes / Math.max(image.file.length, 1)) * 10);
-          if (tenth > shownTenth && tenth < 10) ctx.progress(`writing rootfs-${osSlot}: ${(shownTenth = tenth) * 10}%`);
-        });
+        os.write(osSlot, view.get(image.file.path)!, image.file.sha256, tenthsShown(ctx, `writing rootfs-${osSlot}`, image.file.length));
       } catch (error) {
         throw new GitHookRejection(`writing the OS image failed: ${describeError(error)}`);
       }
@@ -343,6 +335,15 @@ export class Updater {
       this.options.log.error('ota: cannot record the outcome', { error: describeError(error) });
     }
   }
+}
+
+/** A progress callback (bytes done so far) that tells the pusher each tenth of `total` once: "LABEL: 30%". */
+function tenthsShown(ctx: ReceiveContext, label: string, total: number): (done: number) => void {
+  let shown = 0;
+  return (done) => {
+    const tenth = Math.floor((done / Math.max(total, 1)) * 10);
+    if (tenth > shown && tenth < 10) ctx.progress(`${label}: ${(shown = tenth) * 10}%`);
+  };
 }
 
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
